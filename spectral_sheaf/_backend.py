@@ -1,0 +1,105 @@
+"""Array back ends: numpy/scipy on the CPU, cupy/cupyx on the GPU.
+
+Every kernel that should run on both asks this module, given its input arrays, for
+the array namespace (``numpy`` or ``cupy``) and the sparse namespace
+(``scipy.sparse`` or ``cupyx.scipy.sparse``). CuPy is never imported unless an input
+is a CuPy object, so the CPU path works without it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp_cpu
+
+__all__ = [
+    "array_namespace",
+    "is_cupy",
+    "require_cupy",
+    "sparse_namespace",
+    "to_cupy",
+    "to_numpy",
+]
+
+_GPU_HINT = 'CuPy is needed for GPU arrays: pip install "spectral_sheaf[gpu]"'
+
+
+def is_cupy(obj: Any) -> bool:
+    """Return whether ``obj`` is a CuPy array or a cupyx sparse matrix.
+
+    Decided from the type's module name, so CuPy is not imported.
+    """
+    module = type(obj).__module__ or ""
+    return module == "cupy" or module.startswith(("cupy.", "cupyx."))
+
+
+def require_cupy() -> tuple[ModuleType, ModuleType]:
+    """Import and return ``(cupy, cupyx.scipy.sparse)``.
+
+    Raises
+    ------
+    ImportError
+        If CuPy is not installed; the message names the ``gpu`` extra.
+    """
+    try:
+        cp = importlib.import_module("cupy")
+        cpx_sparse = importlib.import_module("cupyx.scipy.sparse")
+    except ImportError as exc:  # pragma: no cover - exercised only without cupy
+        raise ImportError(_GPU_HINT) from exc
+    return cp, cpx_sparse
+
+
+def array_namespace(*arrays: Any) -> ModuleType:
+    """Return ``numpy`` or ``cupy``, whichever the inputs live in.
+
+    Parameters
+    ----------
+    *arrays
+        Arrays or sparse matrices; ``None`` entries are ignored.
+
+    Raises
+    ------
+    TypeError
+        If CPU and GPU arrays are mixed.
+    """
+    flags = {is_cupy(a) for a in arrays if a is not None}
+    if flags == {True, False}:
+        raise TypeError(
+            "inputs mix numpy/scipy and cupy arrays; move them to one device first "
+            "(spectral_sheaf._backend.to_numpy or to_cupy)"
+        )
+    if flags == {True}:
+        return require_cupy()[0]
+    return np
+
+
+def sparse_namespace(*arrays: Any) -> ModuleType:
+    """Return ``scipy.sparse`` or ``cupyx.scipy.sparse`` to match the inputs."""
+    if array_namespace(*arrays) is np:
+        return sp_cpu
+    return require_cupy()[1]
+
+
+def to_numpy(obj: Any) -> Any:
+    """Copy a CuPy array or sparse matrix to the host; numpy/scipy pass through."""
+    if not is_cupy(obj):
+        return obj
+    if hasattr(obj, "get"):
+        host = obj.get()
+        if sp_cpu.issparse(host):
+            return sp_cpu.csr_array(host)
+        return host
+    return np.asarray(obj)  # pragma: no cover
+
+
+def to_cupy(obj: Any) -> Any:
+    """Copy a numpy array or scipy sparse array to the device (needs CuPy)."""
+    cp, cpx_sparse = require_cupy()
+    if is_cupy(obj):
+        return obj
+    if sp_cpu.issparse(obj):
+        return cpx_sparse.csr_matrix(sp_cpu.csr_matrix(obj))
+    return cp.asarray(obj)

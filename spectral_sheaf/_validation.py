@@ -1,0 +1,303 @@
+"""Shared input checks.
+
+Every check names the parameter, says what was expected and what was got, and how to
+fix it where there is a fix::
+
+    adjacency must be symmetric for normalization='sym'; got max |A - A.T| = 0.5.
+    Pass symmetrize='max' when building it, or use directed_laplacian.
+
+Checks raise ``ValueError`` for a bad value and ``TypeError`` for a wrong type. They
+never use ``assert`` (it vanishes under ``python -O``).
+
+Dtype policy: float32 stays float32; every other real input becomes float64. Complex
+results appear only where the mathematics is complex.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Collection
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = [
+    "as_csr",
+    "as_float_array",
+    "as_index_array",
+    "check_finite",
+    "check_in_range",
+    "check_index_range",
+    "check_int",
+    "check_nonnegative",
+    "check_option",
+    "check_positive_real",
+    "check_rng",
+    "check_shape",
+    "check_square",
+    "check_symmetric",
+    "complex_dtype_for",
+    "float_dtype",
+    "symmetry_rtol",
+]
+
+_FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def float_dtype(dtype: Any, requested: Any = None, *, name: str = "dtype") -> np.dtype:
+    """Return the floating dtype a result should have.
+
+    Parameters
+    ----------
+    dtype
+        The dtype of the input data.
+    requested
+        A dtype the caller asked for, or ``None`` to follow the policy (float32 stays
+        float32, everything else becomes float64).
+    name
+        Parameter name used in messages.
+    """
+    if requested is not None:
+        try:
+            req = np.dtype(requested)
+        except TypeError as exc:
+            raise TypeError(f"{name} must be float32 or float64; got {requested!r}") from exc
+        if req not in _FLOAT_DTYPES:
+            raise ValueError(f"{name} must be float32 or float64; got {req}")
+        return req
+    if np.dtype(dtype) == np.float32:
+        return np.dtype(np.float32)
+    return np.dtype(np.float64)
+
+
+def complex_dtype_for(real: np.dtype) -> np.dtype:
+    """Return complex64 for float32 and complex128 for float64."""
+    return np.dtype(np.complex64) if real == np.float32 else np.dtype(np.complex128)
+
+
+def symmetry_rtol(dtype: np.dtype) -> float:
+    """Default relative tolerance of the symmetry check for a dtype."""
+    return 1e-5 if np.dtype(dtype) in (np.float32, np.complex64) else 1e-10
+
+
+def check_option(value: Any, name: str, options: Collection[str]) -> str:
+    """Check that ``value`` is one of the strings in ``options``."""
+    if not isinstance(value, str) or value not in options:
+        opts = ", ".join(repr(o) for o in options)
+        raise ValueError(f"{name} must be one of {{{opts}}}; got {value!r}")
+    return value
+
+
+def check_int(value: Any, name: str, *, minimum: int | None = None) -> int:
+    """Check that ``value`` is an integer (not a bool), at least ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer; got {type(value).__name__} {value!r}")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}; got {value}")
+    return value
+
+
+def check_positive_real(value: Any, name: str, *, allow_zero: bool = False) -> float:
+    """Check that ``value`` is a finite real number, > 0 (or >= 0)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number; got {type(value).__name__} {value!r}")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite; got {value}")
+    if value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be {bound}; got {value}")
+    return value
+
+
+def check_in_range(value: Any, name: str, low: float, high: float) -> float:
+    """Check that ``value`` is a real number in the closed interval ``[low, high]``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number; got {type(value).__name__} {value!r}")
+    value = float(value)
+    if not (low <= value <= high):  # also rejects NaN
+        raise ValueError(f"{name} must lie in [{low}, {high}]; got {value}")
+    return value
+
+
+def check_rng(rng: Any) -> np.random.Generator:
+    """Turn ``rng`` (Generator, integer seed or None) into a ``numpy.random.Generator``."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or (isinstance(rng, numbers.Integral) and not isinstance(rng, bool)):
+        return np.random.default_rng(rng)
+    raise TypeError(
+        f"rng must be a numpy.random.Generator, an integer seed or None; "
+        f"got {type(rng).__name__}. Legacy RandomState objects are not accepted."
+    )
+
+
+def check_shape(x: np.ndarray, shape: tuple[int | None, ...], name: str) -> None:
+    """Check ``x.shape`` against ``shape``; ``None`` entries match any length."""
+    ok = x.ndim == len(shape) and all(s is None or s == t for s, t in zip(shape, x.shape))
+    if not ok:
+        want = "(" + ", ".join("*" if s is None else str(s) for s in shape)
+        want += ",)" if len(shape) == 1 else ")"
+        raise ValueError(f"{name} must have shape {want}; got {x.shape}")
+
+
+def _first_bad(mask: np.ndarray) -> int:
+    return int(np.flatnonzero(mask)[0])
+
+
+def check_finite(values: np.ndarray, name: str, *, where: str = "") -> None:
+    """Check that an array holds no NaN or inf.
+
+    ``where`` may describe how flat positions map to entries (used in the message).
+    """
+    finite = np.isfinite(values)
+    if finite.all():
+        return
+    bad = ~finite
+    n_nan = int(np.isnan(values).sum())
+    n_inf = int(bad.sum()) - n_nan
+    pos = np.unravel_index(_first_bad(bad.ravel()), values.shape)
+    at = where or f"index {tuple(int(p) for p in pos) if len(pos) > 1 else int(pos[0])}"
+    raise ValueError(
+        f"{name} must contain only finite values; got {n_nan} NaN and {n_inf} inf "
+        f"entries (first at {at})"
+    )
+
+
+def check_nonnegative(values: np.ndarray, name: str, *, hint: str = "") -> None:
+    """Check that an array holds no negative entries."""
+    if values.size == 0:
+        return
+    low = values.min()
+    if low < 0:
+        n_neg = int((values < 0).sum())
+        msg = f"{name} must be non-negative; got {n_neg} negative entries (min {low:.6g})"
+        if hint:
+            msg += f". {hint}"
+        raise ValueError(msg)
+
+
+def as_float_array(
+    x: Any, name: str, *, dtype: Any = None, ndim: tuple[int, ...] | None = None
+) -> np.ndarray:
+    """Convert to a floating numpy array under the dtype policy, rejecting non-numbers."""
+    try:
+        arr = np.asarray(x)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be array-like of real numbers; {exc}") from exc
+    if arr.dtype == object or not (
+        np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_
+    ):
+        raise TypeError(f"{name} must hold real numbers; got dtype {arr.dtype}")
+    if np.iscomplexobj(arr):
+        raise TypeError(f"{name} must hold real numbers; got complex dtype {arr.dtype}")
+    if ndim is not None and arr.ndim not in ndim:
+        dims = " or ".join(f"{d}-D" for d in ndim)
+        raise ValueError(f"{name} must be {dims}; got {arr.ndim}-D with shape {arr.shape}")
+    return arr.astype(float_dtype(arr.dtype, dtype), copy=False)
+
+
+def as_index_array(x: Any, name: str) -> np.ndarray:
+    """Convert to an int64 array, rejecting floats that are not whole numbers."""
+    arr = np.asarray(x)
+    if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.number):
+        raise TypeError(f"{name} must hold integer node indices; got dtype {arr.dtype}")
+    if not np.issubdtype(arr.dtype, np.integer):
+        if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
+            raise ValueError(f"{name} must hold integer node indices; got non-integer values")
+    return arr.astype(np.int64, copy=False)
+
+
+def check_index_range(idx: np.ndarray, n: int, name: str, *, n_name: str = "n_nodes") -> None:
+    """Check that every entry of ``idx`` lies in ``[0, n)``."""
+    if idx.size == 0:
+        return
+    lo, hi = int(idx.min()), int(idx.max())
+    if lo < 0 or hi >= n:
+        bad = lo if lo < 0 else hi
+        raise ValueError(
+            f"{name} must hold indices in [0, {n_name}) = [0, {n}); got {bad}. "
+            f"Check {n_name} or renumber the nodes."
+        )
+
+
+def as_csr(A: Any, name: str, *, dtype: Any = None, allow_complex: bool = False) -> sp.csr_array:
+    """Return ``A`` as a canonical ``csr_array`` (sorted indices, no duplicates).
+
+    Accepts any scipy sparse array or matrix and dense 2-D array-likes. The input is
+    never modified; a copy is made when conversion or canonicalisation is needed.
+    """
+    if sp.issparse(A):
+        out = sp.csr_array(A)  # no copy when A is already a csr_array
+    elif hasattr(A, "__array__") or isinstance(A, (list, tuple)):
+        arr = np.asarray(A)
+        if arr.ndim != 2:
+            raise ValueError(f"{name} must be a 2-D matrix; got {arr.ndim}-D with shape {arr.shape}")
+        if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+            raise TypeError(f"{name} must hold numbers; got dtype {arr.dtype}")
+        out = sp.csr_array(arr)
+    else:
+        raise TypeError(
+            f"{name} must be a scipy sparse array or a 2-D array; got {type(A).__name__}"
+        )
+    if out.ndim != 2:
+        raise ValueError(f"{name} must be 2-D; got shape {out.shape}")
+    if np.iscomplexobj(out.data) and not allow_complex:
+        raise TypeError(f"{name} must be real; got complex dtype {out.dtype}")
+    if allow_complex and np.iscomplexobj(out.data):
+        target = complex_dtype_for(float_dtype(out.data.real.dtype, dtype, name="dtype"))
+    else:
+        target = float_dtype(out.dtype, dtype, name="dtype")
+    if out.dtype != target:
+        out = out.astype(target)
+    if not out.has_canonical_format:
+        # csr_array(A) shares A's buffers; sorting in place would change the caller's
+        # matrix, so canonicalise a copy.
+        out = out.copy()
+        out.sum_duplicates()
+    return out
+
+
+def check_square(A: Any, name: str) -> int:
+    """Check that a matrix is square and return its size."""
+    rows, cols = A.shape
+    if rows != cols:
+        raise ValueError(f"{name} must be square; got shape {A.shape}")
+    return int(rows)
+
+
+def check_symmetric(
+    A: sp.csr_array, name: str, *, rtol: float | None = None, hint: str = "", context: str = ""
+) -> None:
+    """Check that ``A`` equals its (conjugate) transpose within ``rtol * max|A|``.
+
+    Parameters
+    ----------
+    A
+        Canonical ``csr_array``.
+    name
+        Parameter name for the message.
+    rtol
+        Relative tolerance; ``None`` picks one from the dtype (1e-10 for float64,
+        1e-5 for float32).
+    hint
+        How to fix it, appended to the message.
+    context
+        What requires symmetry, e.g. ``"for normalization='sym'"``.
+    """
+    if A.nnz == 0:
+        return
+    tol = (symmetry_rtol(A.dtype) if rtol is None else rtol) * float(np.abs(A.data).max())
+    diff = A - A.T.conj()
+    err = float(np.abs(diff.data).max()) if diff.nnz else 0.0
+    if err > tol:
+        what = "Hermitian" if np.iscomplexobj(A.data) else "symmetric"
+        msg = f"{name} must be {what}"
+        if context:
+            msg += f" {context}"
+        msg += f"; got max |A - A.T| = {err:.3g}"
+        if hint:
+            msg += f". {hint}"
+        raise ValueError(msg)
