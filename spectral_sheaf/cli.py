@@ -1,0 +1,206 @@
+"""The ``spectral-sheaf`` command.
+
+``spectral-sheaf info``
+    Versions and what is available: CuPy and a GPU, Numba threads, petsc4py.
+``spectral-sheaf demo [--out DIR] [--nodes N] [--seed S]``
+    Builds a heterophilous contextual SBM, computes its Laplacian spectra, checks the
+    Laplacian against closed forms, and writes ``report.txt`` and ``spectrum.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.metadata
+import importlib.util
+import platform
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["main"]
+
+_OPTIONAL = ("cupy", "petsc4py", "slepc4py", "networkx", "hypothesis", "meshio", "pyamg",
+             "primme", "torch")
+
+
+def _version(dist: str) -> str:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _gpu_line() -> str:
+    if importlib.util.find_spec("cupy") is None:
+        return 'CuPy: not installed (pip install "spectral_sheaf[gpu]")'
+    try:
+        cp = importlib.import_module("cupy")
+        count = int(cp.cuda.runtime.getDeviceCount())
+    except Exception as exc:  # any CUDA failure means: no usable GPU
+        return f"CuPy: installed, no usable GPU ({type(exc).__name__}: {exc})"
+    return f"CuPy: installed, {count} GPU(s)"
+
+
+def info_text() -> str:
+    """Return the text printed by ``spectral-sheaf info``."""
+    import numba
+
+    from . import __version__
+
+    lines = [
+        f"spectral_sheaf {__version__}",
+        f"python {platform.python_version()} ({sys.executable})",
+    ]
+    for dist in ("numpy", "scipy", "numba", "scikit-learn", "matplotlib"):
+        lines.append(f"{dist} {_version(dist)}")
+    lines.append(
+        f"numba threads: {numba.get_num_threads()} of {numba.config.NUMBA_NUM_THREADS} "
+        f"(threading layer chosen at first parallel call)"
+    )
+    lines.append(_gpu_line())
+    for mod in _OPTIONAL:
+        if mod == "cupy":
+            continue
+        found = importlib.util.find_spec(mod) is not None
+        lines.append(f"{mod}: {'available' if found else 'not installed'}")
+    return "\n".join(lines)
+
+
+def _class_means(X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Each row replaced by the mean feature vector of its class."""
+    counts = np.bincount(y)
+    sums = np.zeros((counts.size, X.shape[1]))
+    np.add.at(sums, y, X)
+    return (sums / counts[:, None])[y]
+
+
+def _step(msg: str, t0: float) -> None:
+    print(f"[{time.perf_counter() - t0:6.2f}s] {msg}", flush=True)
+
+
+def run_demo(out: Path, *, n_nodes: int = 600, seed: int = 0) -> Path:
+    """Run the demo and return the path of the report it wrote."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .graphs import (
+        connected_components,
+        contextual_sbm,
+        cycle_graph,
+        dirichlet_energy,
+        graph_laplacian,
+        hypercube_graph,
+    )
+    from .plotting import plot_spectrum
+
+    t0 = time.perf_counter()
+    out.mkdir(parents=True, exist_ok=True)
+    lines: list[str] = ["spectral_sheaf demo", "=" * 19, ""]
+
+    _step("closed-form checks (cycle C_64, hypercube Q_6)", t0)
+    k = np.arange(64)
+    exact_cycle = np.sort(2 - 2 * np.cos(2 * np.pi * k / 64))
+    err_cycle = np.abs(np.linalg.eigvalsh(graph_laplacian(cycle_graph(64)).toarray())
+                       - exact_cycle).max()
+    from math import comb
+
+    exact_cube = np.repeat(2.0 * np.arange(7), [comb(6, j) for j in range(7)])
+    err_cube = np.abs(np.linalg.eigvalsh(graph_laplacian(hypercube_graph(6)).toarray())
+                      - exact_cube).max()
+    lines += [
+        "Closed forms (max |computed - exact| eigenvalue):",
+        f"  cycle C_64       2 - 2cos(2 pi k/64)    {err_cycle:.2e}",
+        f"  hypercube Q_6    2j, mult. C(6, j)      {err_cube:.2e}",
+        "",
+    ]
+
+    _step(f"contextual SBM with {n_nodes} nodes, 3 classes, homophily 0.2", t0)
+    data = contextual_sbm(n_nodes, 3, avg_degree=8.0, homophily=0.2, n_features=16,
+                          class_separation=2.0, rng=seed)
+    A = data.adjacency
+    n_comp, _ = connected_components(A)
+    rows = np.repeat(np.arange(A.shape[0]), np.diff(A.indptr))
+    same = data.labels[rows] == data.labels[A.indices]
+    lines += [
+        f"Graph: contextual SBM, seed {seed}",
+        f"  nodes {A.shape[0]}, undirected edges {A.nnz // 2}, components {n_comp}",
+        f"  edge homophily {same.mean():.3f} (requested 0.2), "
+        f"p_in {data.p_in:.4f}, p_out {data.p_out:.4f}",
+        "",
+    ]
+
+    noise = data.features - _class_means(data.features, data.labels)
+
+    def rq(X: np.ndarray) -> float:
+        return dirichlet_energy(A, X, normalization="sym") / float(np.sum(X * X))
+
+    _step("Laplacian spectra (dense eigh)", t0)
+    spectra = {}
+    for norm in ("combinatorial", "sym"):
+        L = graph_laplacian(A, normalization=norm)
+        spectra[norm] = np.linalg.eigvalsh(L.toarray())
+    lc, ls = spectra["combinatorial"], spectra["sym"]
+    lines += [
+        "Spectrum:",
+        f"  combinatorial  lambda_2 {lc[1]:.4f}, "
+        f"lambda_max {lc[-1]:.4f}",
+        f"  sym-normalised lambda_2 {ls[1]:.4f}, lambda_max {ls[-1]:.4f} (in [0, 2]: "
+        f"{bool(ls[0] > -1e-10 and ls[-1] < 2 + 1e-10)})",
+        f"  zero eigenvalues (tol 1e-9): {int((np.abs(lc) < 1e-9).sum())} = components "
+        f"{n_comp}",
+        "",
+        "Features: Rayleigh quotient E(X) / ||X||^2 of the sym-normalised Laplacian",
+        "(0 = constant on components, 2 = bipartite oscillation):",
+        f"  class means only {rq(data.features - noise):.3f}, "
+        f"features {rq(data.features):.3f}",
+        "",
+    ]
+
+    _step("plotting", t0)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), layout="constrained")
+    plot_spectrum(lc, ax=axes[0], title="combinatorial L = D - A")
+    plot_spectrum(ls, ax=axes[1], title=r"normalised $I - D^{-1/2} A D^{-1/2}$")
+    fig.suptitle(f"Contextual SBM, n={A.shape[0]}, homophily {same.mean():.2f}")
+    png = out / "spectrum.png"
+    fig.savefig(png, dpi=120)
+    plt.close(fig)
+
+    lines += [f"Figure: {png.name}", f"Total time {time.perf_counter() - t0:.2f} s"]
+    report = out / "report.txt"
+    report.write_text("\n".join(lines) + "\n")
+    _step(f"wrote {report} and {png}", t0)
+    return report
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``spectral-sheaf`` console script."""
+    parser = argparse.ArgumentParser(
+        prog="spectral-sheaf",
+        description="Spectral graph theory and sheaf diffusion toolkit.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("info", help="versions and available back ends")
+    demo = sub.add_parser("demo", help="run the demo and write a report")
+    demo.add_argument("--out", type=Path, default=Path("spectral_sheaf_demo"),
+                      help="folder for report.txt and spectrum.png (default: %(default)s)")
+    demo.add_argument("--nodes", type=int, default=600, help="graph size (default: 600)")
+    demo.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    args = parser.parse_args(argv)
+    if args.command == "info":
+        print(info_text())
+        return 0
+    if args.nodes < 6:
+        parser.error(f"--nodes must be >= 6; got {args.nodes}")
+    report = run_demo(args.out, n_nodes=args.nodes, seed=args.seed)
+    print(report.read_text())
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,23 @@
+"""Hypothesis strategies for property tests (public API; needs ``hypothesis``).
+
+graphs
+    Random graphs as :class:`EdgeList` (size, density, connectedness, weights,
+    directedness, isolated nodes, self-loops).
+adjacency_matrices
+    Their adjacency matrices, sparse or dense.
+node_signals
+    Finite node signals of shape (n,) or (n, channels).
+EdgeList
+    The drawn graph: ``n_nodes``, ``edges``, ``weights``, ``directed``.
+"""
+
+try:
+    import hypothesis  # noqa: F401
+except ImportError as exc:  # pragma: no cover - hypothesis is in the test extra
+    raise ImportError(
+        'spectral_sheaf.testing needs hypothesis: pip install "spectral_sheaf[test]"'
+    ) from exc
+
+from ._strategies import EdgeList, adjacency_matrices, graphs, node_signals
+
+__all__ = ["EdgeList", "adjacency_matrices", "graphs", "node_signals"]

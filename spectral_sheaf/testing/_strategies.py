@@ -1,0 +1,175 @@
+"""Hypothesis strategies for graphs, adjacency matrices and node signals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from .._validation import check_in_range, check_int, check_option, float_dtype
+from ..graphs._construct import adjacency_from_edges
+
+__all__ = ["EdgeList", "adjacency_matrices", "graphs", "node_signals"]
+
+
+@dataclass(frozen=True)
+class EdgeList:
+    """A drawn graph as an edge list.
+
+    Attributes
+    ----------
+    n_nodes : int
+    edges : ndarray of int64, shape (m, 2)
+        Each undirected edge once (``u < v``, or ``u == v`` for a self-loop); for a
+        directed graph each ordered pair once.
+    weights : ndarray, shape (m,)
+        Positive weights (all 1 when unweighted).
+    directed : bool
+    """
+
+    n_nodes: int
+    edges: np.ndarray
+    weights: np.ndarray
+    directed: bool
+
+    def to_adjacency(self) -> sp.csr_array:
+        """Adjacency matrix (symmetric unless ``directed``), self-loops kept."""
+        return adjacency_from_edges(
+            self.edges, self.n_nodes, weights=self.weights, self_loops="keep",
+            symmetrize="none" if self.directed else "max",
+        )
+
+
+@st.composite
+def graphs(
+    draw: Any,
+    *,
+    min_nodes: int = 1,
+    max_nodes: int = 12,
+    density: tuple[float, float] = (0.0, 1.0),
+    connected: bool = False,
+    weighted: bool = True,
+    directed: bool = False,
+    isolated_nodes: bool = True,
+    self_loops: bool = False,
+    dtype: Any = np.float64,
+) -> EdgeList:
+    """Strategy for random graphs as :class:`EdgeList`.
+
+    Parameters
+    ----------
+    min_nodes, max_nodes : int
+        Range of the node count (``1 <= min_nodes <= max_nodes``).
+    density : (float, float)
+        Range of the probability that a pair is an edge.
+    connected : bool
+        If True, a random spanning tree is added first, so the (undirected or weakly
+        connected directed) graph is connected; ``isolated_nodes`` is then moot.
+    weighted : bool
+        Positive weights in ``[0.1, 10]`` if True, else all 1.
+    directed : bool
+        Ordered pairs ``u -> v`` drawn independently.
+    isolated_nodes : bool
+        If False, every node gets at least one edge (needs ``min_nodes >= 2``).
+    self_loops : bool
+        Allow loops ``(u, u)``.
+    dtype : float32 or float64
+        dtype of the weights.
+
+    Examples
+    --------
+    >>> from hypothesis import given
+    >>> from spectral_sheaf.testing import graphs
+    >>> @given(graphs(connected=True))
+    ... def test_connected(g):
+    ...     ...
+    """
+    lo = check_int(min_nodes, "min_nodes", minimum=1)
+    hi = check_int(max_nodes, "max_nodes", minimum=lo)
+    d_lo = check_in_range(density[0], "density[0]", 0.0, 1.0)
+    d_hi = check_in_range(density[1], "density[1]", d_lo, 1.0)
+    wdtype = float_dtype(dtype, dtype)
+    if not isolated_nodes and not connected and lo < 2:
+        raise ValueError("min_nodes must be >= 2 when isolated_nodes=False; got 1")
+    n = draw(st.integers(lo, hi))
+    p = draw(st.floats(d_lo, d_hi))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    if directed:
+        mask = rng.random((n, n)) < p
+        if not self_loops:
+            np.fill_diagonal(mask, False)
+    else:
+        mask = np.triu(rng.random((n, n)) < p, k=0 if self_loops else 1)
+    if connected and n > 1:
+        order = rng.permutation(n)
+        parents = order[(rng.random(n - 1) * np.arange(1, n)).astype(np.int64)]
+        a, b = np.minimum(parents, order[1:]), np.maximum(parents, order[1:])
+        mask[a, b] = True
+    if not isolated_nodes and n > 1:
+        offdiag = mask & ~np.eye(n, dtype=bool)
+        lonely = np.flatnonzero(~(offdiag.any(axis=0) | offdiag.any(axis=1)))
+        partner = (lonely + 1 + rng.integers(n - 1, size=lonely.size)) % n
+        mask[np.minimum(lonely, partner), np.maximum(lonely, partner)] = True
+    u, v = np.nonzero(mask)
+    m = u.size
+    if weighted:
+        w = draw(hnp.arrays(np.float64, m, elements=st.floats(0.1, 10.0)))
+    else:
+        w = np.ones(m)
+    edges = np.stack([u, v], axis=1).astype(np.int64).reshape(m, 2)
+    return EdgeList(n, edges, w.astype(wdtype), directed)
+
+
+@st.composite
+def adjacency_matrices(
+    draw: Any, *, container: str = "csr", **graph_options: Any
+) -> Any:
+    """Strategy for adjacency matrices of :func:`graphs`.
+
+    Parameters
+    ----------
+    container : {"csr", "dense"}
+        ``scipy.sparse.csr_array`` or a dense ``ndarray``.
+    **graph_options
+        Passed to :func:`graphs` (``min_nodes``, ``connected``, ``directed``, ...).
+    """
+    check_option(container, "container", ("csr", "dense"))
+    A = draw(graphs(**graph_options)).to_adjacency()
+    return A if container == "csr" else A.toarray()
+
+
+def node_signals(
+    n_nodes: int,
+    channels: int | None = None,
+    *,
+    dtype: Any = np.float64,
+    magnitude: float = 1e3,
+) -> st.SearchStrategy[np.ndarray]:
+    """Strategy for finite node signals of shape ``(n,)`` or ``(n, channels)``.
+
+    Parameters
+    ----------
+    n_nodes : int
+        Number of rows.
+    channels : int, optional
+        Number of columns; ``None`` gives 1-D signals.
+    dtype : float32 or float64
+        Element dtype.
+    magnitude : float
+        Entries lie in ``[-magnitude, magnitude]``.
+    """
+    n = check_int(n_nodes, "n_nodes", minimum=0)
+    shape: tuple[int, ...] = (n,) if channels is None else (n, check_int(channels, "channels",
+                                                                         minimum=1))
+    dt = float_dtype(dtype, dtype)
+    width = 32 if dt == np.float32 else 64
+    return hnp.arrays(
+        dt, shape,
+        elements=st.floats(-magnitude, magnitude, allow_nan=False, allow_infinity=False,
+                           width=width),
+    )
