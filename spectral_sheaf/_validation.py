@@ -127,7 +127,7 @@ def check_rng(rng: Any) -> np.random.Generator:
     if isinstance(rng, np.random.Generator):
         return rng
     if rng is None or (isinstance(rng, numbers.Integral) and not isinstance(rng, bool)):
-        return np.random.default_rng(rng)
+        return np.random.default_rng(None if rng is None else int(rng))
     raise TypeError(
         f"rng must be a numpy.random.Generator, an integer seed or None; "
         f"got {type(rng).__name__}. Legacy RandomState objects are not accepted."
@@ -136,7 +136,9 @@ def check_rng(rng: Any) -> np.random.Generator:
 
 def check_shape(x: np.ndarray, shape: tuple[int | None, ...], name: str) -> None:
     """Check ``x.shape`` against ``shape``; ``None`` entries match any length."""
-    ok = x.ndim == len(shape) and all(s is None or s == t for s, t in zip(shape, x.shape))
+    ok = x.ndim == len(shape) and all(
+        s is None or s == t for s, t in zip(shape, x.shape, strict=True)
+    )
     if not ok:
         want = "(" + ", ".join("*" if s is None else str(s) for s in shape)
         want += ",)" if len(shape) == 1 else ")"
@@ -204,9 +206,10 @@ def as_index_array(x: Any, name: str) -> np.ndarray:
     arr = np.asarray(x)
     if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.number):
         raise TypeError(f"{name} must hold integer node indices; got dtype {arr.dtype}")
-    if not np.issubdtype(arr.dtype, np.integer):
-        if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
-            raise ValueError(f"{name} must hold integer node indices; got non-integer values")
+    if not np.issubdtype(arr.dtype, np.integer) and (
+        not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr))
+    ):
+        raise ValueError(f"{name} must hold integer node indices; got non-integer values")
     return arr.astype(np.int64, copy=False)
 
 
@@ -234,7 +237,9 @@ def as_csr(A: Any, name: str, *, dtype: Any = None, allow_complex: bool = False)
     elif hasattr(A, "__array__") or isinstance(A, (list, tuple)):
         arr = np.asarray(A)
         if arr.ndim != 2:
-            raise ValueError(f"{name} must be a 2-D matrix; got {arr.ndim}-D with shape {arr.shape}")
+            raise ValueError(
+                f"{name} must be a 2-D matrix; got {arr.ndim}-D with shape {arr.shape}"
+            )
         if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
             raise TypeError(f"{name} must hold numbers; got dtype {arr.dtype}")
         out = sp.csr_array(arr)

@@ -57,10 +57,8 @@ def info_text() -> str:
     ]
     for dist in ("numpy", "scipy", "numba", "scikit-learn", "matplotlib"):
         lines.append(f"{dist} {_version(dist)}")
-    lines.append(
-        f"numba threads: {numba.get_num_threads()} of {numba.config.NUMBA_NUM_THREADS} "
-        f"(threading layer chosen at first parallel call)"
-    )
+    max_threads = numba.config.NUMBA_NUM_THREADS  # type: ignore[attr-defined]
+    lines.append(f"numba threads: {numba.get_num_threads()} of {max_threads}")
     lines.append(_gpu_line())
     for mod in _OPTIONAL:
         if mod == "cupy":

@@ -71,8 +71,10 @@ def star_graph(n_nodes: int) -> sp.csr_array:
 
 
 def hypercube_graph(dim: int) -> sp.csr_array:
-    """Hypercube ``Q_dim`` on ``2**dim`` nodes; eigenvalues ``2 j`` with multiplicity
-    ``C(dim, j)``. Node ``i`` and ``i XOR 2**b`` are joined.
+    """Hypercube ``Q_dim`` on ``2**dim`` nodes.
+
+    Node ``i`` and ``i XOR 2**b`` are joined; Laplacian eigenvalues are ``2 j`` with
+    multiplicity ``C(dim, j)``.
     """
     d = check_int(dim, "dim", minimum=0)
     if d > 24:

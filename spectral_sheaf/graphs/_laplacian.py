@@ -23,7 +23,6 @@ from .._validation import (
     check_finite,
     check_nonnegative,
     check_option,
-    check_positive_real,
     check_square,
     check_symmetric,
     complex_dtype_for,

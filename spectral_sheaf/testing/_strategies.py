@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -44,9 +44,7 @@ class EdgeList:
         )
 
 
-@st.composite
 def graphs(
-    draw: Any,
     *,
     min_nodes: int = 1,
     max_nodes: int = 12,
@@ -57,8 +55,10 @@ def graphs(
     isolated_nodes: bool = True,
     self_loops: bool = False,
     dtype: Any = np.float64,
-) -> EdgeList:
+) -> st.SearchStrategy[EdgeList]:
     """Strategy for random graphs as :class:`EdgeList`.
+
+    Options are checked when the strategy is made, not when it is drawn from.
 
     Parameters
     ----------
@@ -68,13 +68,14 @@ def graphs(
         Range of the probability that a pair is an edge.
     connected : bool
         If True, a random spanning tree is added first, so the (undirected or weakly
-        connected directed) graph is connected; ``isolated_nodes`` is then moot.
+        connected directed) graph is connected.
     weighted : bool
         Positive weights in ``[0.1, 10]`` if True, else all 1.
     directed : bool
         Ordered pairs ``u -> v`` drawn independently.
     isolated_nodes : bool
-        If False, every node gets at least one edge (needs ``min_nodes >= 2``).
+        If False, every node gets at least one edge to another node (needs
+        ``min_nodes >= 2``).
     self_loops : bool
         Allow loops ``(u, u)``.
     dtype : float32 or float64
@@ -95,6 +96,15 @@ def graphs(
     wdtype = float_dtype(dtype, dtype)
     if not isolated_nodes and not connected and lo < 2:
         raise ValueError("min_nodes must be >= 2 when isolated_nodes=False; got 1")
+    return _draw_graph(lo, hi, d_lo, d_hi, connected, weighted, directed, isolated_nodes,
+                       self_loops, wdtype)
+
+
+@st.composite
+def _draw_graph(
+    draw: Any, lo: int, hi: int, d_lo: float, d_hi: float, connected: bool, weighted: bool,
+    directed: bool, isolated_nodes: bool, self_loops: bool, wdtype: np.dtype,
+) -> EdgeList:
     n = draw(st.integers(lo, hi))
     p = draw(st.floats(d_lo, d_hi))
     seed = draw(st.integers(0, 2**32 - 1))
@@ -117,18 +127,12 @@ def graphs(
         mask[np.minimum(lonely, partner), np.maximum(lonely, partner)] = True
     u, v = np.nonzero(mask)
     m = u.size
-    if weighted:
-        w = draw(hnp.arrays(np.float64, m, elements=st.floats(0.1, 10.0)))
-    else:
-        w = np.ones(m)
+    w = draw(hnp.arrays(np.float64, m, elements=st.floats(0.1, 10.0))) if weighted else np.ones(m)
     edges = np.stack([u, v], axis=1).astype(np.int64).reshape(m, 2)
     return EdgeList(n, edges, w.astype(wdtype), directed)
 
 
-@st.composite
-def adjacency_matrices(
-    draw: Any, *, container: str = "csr", **graph_options: Any
-) -> Any:
+def adjacency_matrices(*, container: str = "csr", **graph_options: Any) -> st.SearchStrategy:
     """Strategy for adjacency matrices of :func:`graphs`.
 
     Parameters
@@ -139,8 +143,9 @@ def adjacency_matrices(
         Passed to :func:`graphs` (``min_nodes``, ``connected``, ``directed``, ...).
     """
     check_option(container, "container", ("csr", "dense"))
-    A = draw(graphs(**graph_options)).to_adjacency()
-    return A if container == "csr" else A.toarray()
+    if container == "csr":
+        return graphs(**graph_options).map(lambda g: g.to_adjacency())
+    return graphs(**graph_options).map(lambda g: g.to_adjacency().toarray())
 
 
 def node_signals(
@@ -167,7 +172,7 @@ def node_signals(
     shape: tuple[int, ...] = (n,) if channels is None else (n, check_int(channels, "channels",
                                                                          minimum=1))
     dt = float_dtype(dtype, dtype)
-    width = 32 if dt == np.float32 else 64
+    width: Literal[32, 64] = 32 if dt == np.float32 else 64
     return hnp.arrays(
         dt, shape,
         elements=st.floats(-magnitude, magnitude, allow_nan=False, allow_infinity=False,

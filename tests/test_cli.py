@@ -1,0 +1,40 @@
+import subprocess
+import sys
+
+import pytest
+
+from spectral_sheaf.cli import info_text, main
+
+
+def test_info(capsys):
+    assert main(["info"]) == 0
+    out = capsys.readouterr().out
+    assert "numba threads:" in out
+    assert "CuPy:" in out
+    assert out.strip() == info_text()
+
+
+def test_demo_writes_report_and_png(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path / "rep"), "--nodes", "120"]) == 0
+    report = (tmp_path / "rep" / "report.txt").read_text()
+    png = (tmp_path / "rep" / "spectrum.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "cycle C_64" in report
+    # the closed-form errors printed in the report are at rounding level
+    errs = [float(line.split()[-1]) for line in report.splitlines() if "C_64" in line
+            or "Q_6" in line]
+    assert len(errs) == 2
+    assert max(errs) < 1e-12
+    assert "nodes 120" in report
+
+
+def test_demo_rejects_tiny_graph(capsys):
+    with pytest.raises(SystemExit):
+        main(["demo", "--nodes", "3"])
+    assert "--nodes must be >= 6; got 3" in capsys.readouterr().err
+
+
+def test_console_script_module_runs():
+    out = subprocess.run([sys.executable, "-m", "spectral_sheaf.cli", "info"],
+                         capture_output=True, text=True, check=True).stdout
+    assert out.startswith("spectral_sheaf ")

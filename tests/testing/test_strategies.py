@@ -1,0 +1,88 @@
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given
+from hypothesis import strategies as st
+
+from spectral_sheaf.graphs import connected_components
+from spectral_sheaf.testing import EdgeList, adjacency_matrices, graphs, node_signals
+
+
+@given(graphs(min_nodes=3, max_nodes=9))
+def test_graphs_defaults(g):
+    assert isinstance(g, EdgeList)
+    assert 3 <= g.n_nodes <= 9
+    assert g.edges.dtype == np.int64
+    assert g.edges.shape == (g.weights.size, 2)
+    assert np.all(g.edges[:, 0] < g.edges[:, 1])  # undirected, no loops by default
+    assert np.all((g.weights >= 0.1) & (g.weights <= 10))
+    assert not g.directed
+
+
+@given(graphs(max_nodes=10, connected=True))
+def test_graphs_connected(g):
+    assert connected_components(g.to_adjacency())[0] == 1
+
+
+@given(graphs(min_nodes=2, max_nodes=10, isolated_nodes=False, density=(0.0, 0.1)))
+def test_graphs_without_isolated_nodes(g):
+    A = g.to_adjacency().toarray()
+    np.fill_diagonal(A, 0)
+    assert np.all(A.sum(axis=1) > 0)
+
+
+@given(graphs(max_nodes=8, weighted=False, self_loops=True, density=(1.0, 1.0)))
+def test_graphs_unweighted_with_loops(g):
+    np.testing.assert_array_equal(g.weights, 1.0)
+    # full density with loops: every pair including (u, u)
+    assert g.edges.shape[0] == g.n_nodes * (g.n_nodes + 1) // 2
+
+
+@given(graphs(max_nodes=8, directed=True, density=(1.0, 1.0)))
+def test_graphs_directed(g):
+    assert g.directed
+    assert g.edges.shape[0] == g.n_nodes * (g.n_nodes - 1)
+
+
+@given(graphs(max_nodes=6, density=(0.0, 0.0)))
+def test_graphs_empty_density(g):
+    assert g.edges.shape == (0, 2)
+
+
+@given(graphs(max_nodes=6, dtype=np.float32))
+def test_graphs_dtype(g):
+    assert g.weights.dtype == np.float32
+
+
+@given(adjacency_matrices(container="dense", max_nodes=7))
+def test_adjacency_matrices_dense(A):
+    assert isinstance(A, np.ndarray)
+    np.testing.assert_array_equal(A, A.T)
+
+
+@given(adjacency_matrices(max_nodes=7, directed=True))
+def test_adjacency_matrices_csr(A):
+    assert isinstance(A, sp.csr_array)
+
+
+@given(st.data())
+def test_node_signals(data):
+    x = data.draw(node_signals(5))
+    assert x.shape == (5,)
+    assert x.dtype == np.float64
+    X = data.draw(node_signals(4, 3, dtype=np.float32, magnitude=2.0))
+    assert X.shape == (4, 3)
+    assert X.dtype == np.float32
+    assert np.all(np.isfinite(X))
+    assert np.all(np.abs(X) <= 2.0)
+
+
+def test_strategy_option_errors():
+    with pytest.raises(ValueError, match=r"max_nodes must be >= 5; got 3"):
+        graphs(min_nodes=5, max_nodes=3)
+    with pytest.raises(ValueError, match=r"min_nodes must be >= 2 when isolated_nodes=False"):
+        graphs(min_nodes=1, isolated_nodes=False)
+    with pytest.raises(ValueError, match=r"container must be one of"):
+        adjacency_matrices(container="coo")
+    with pytest.raises(ValueError, match=r"channels must be >= 1; got 0"):
+        node_signals(3, 0)
