@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from numba import njit, prange
 
 __all__ = [
     "as_csr",
@@ -294,9 +295,21 @@ def check_symmetric(
     """
     if A.nnz == 0:
         return
-    tol = (symmetry_rtol(A.dtype) if rtol is None else rtol) * float(np.abs(A.data).max())
-    diff = A - A.T.conj()
-    err = float(np.abs(diff.data).max()) if diff.nnz else 0.0
+    if np.iscomplexobj(A.data):
+        diff = A - A.T.conj()
+        err = float(np.abs(diff.data).max()) if diff.nnz else 0.0
+        scale = float(np.abs(A.data).max())
+    else:
+        if not A.has_sorted_indices:
+            A = A.sorted_indices()
+        # Fast exact test first: for symmetric A the gather product A x and the scatter
+        # product A^T x add the same terms in the same order, so they agree bit for bit.
+        # Only when they do not is the slower entry-by-entry comparison run.
+        probe = np.random.default_rng(0x5EAF).random(A.shape[0]) + 0.5
+        if _gather_equals_scatter(A.indptr, A.indices, A.data, probe):
+            return
+        err, scale = _max_asymmetry(A.indptr, A.indices, A.data)
+    tol = (symmetry_rtol(A.dtype) if rtol is None else rtol) * scale
     if err > tol:
         what = "Hermitian" if np.iscomplexobj(A.data) else "symmetric"
         msg = f"{name} must be {what}"
@@ -306,3 +319,65 @@ def check_symmetric(
         if hint:
             msg += f". {hint}"
         raise ValueError(msg)
+
+
+@njit(cache=True, parallel=True)
+def _max_asymmetry(indptr, indices, data):  # pragma: no cover - compiled
+    """Max over stored (i, j) of |a_ij - a_ji| (a missing entry counts as 0), and max |a|.
+
+    Needs sorted column indices: a_ji is found by binary search in row j.
+    """
+    n = indptr.shape[0] - 1
+    errs = np.zeros(n)
+    scales = np.zeros(n)
+    for i in prange(n):
+        e = 0.0
+        sc = 0.0
+        for p in range(indptr[i], indptr[i + 1]):
+            j = indices[p]
+            v = float(data[p])
+            sc = max(sc, abs(v))
+            if j == i:
+                continue
+            lo = indptr[j]
+            hi = indptr[j + 1]
+            while lo < hi:
+                mid = (lo + hi) >> 1
+                if indices[mid] < i:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            other = float(data[lo]) if lo < indptr[j + 1] and indices[lo] == i else 0.0
+            e = max(e, abs(v - other))
+        errs[i] = e
+        scales[i] = sc
+    return errs.max(), scales.max()
+
+
+@njit(cache=True, parallel=True)
+def _gather(indptr, indices, data, x):  # pragma: no cover - compiled
+    n = indptr.shape[0] - 1
+    y = np.empty(n)
+    for i in prange(n):
+        acc = 0.0
+        for p in range(indptr[i], indptr[i + 1]):
+            acc += float(data[p]) * x[indices[p]]
+        y[i] = acc
+    return y
+
+
+@njit(cache=True)
+def _scatter(indptr, indices, data, x):  # pragma: no cover - compiled
+    n = indptr.shape[0] - 1
+    y = np.zeros(n)
+    for i in range(n):
+        xi = x[i]
+        for p in range(indptr[i], indptr[i + 1]):
+            y[indices[p]] += float(data[p]) * xi
+    return y
+
+
+def _gather_equals_scatter(indptr, indices, data, x) -> bool:
+    """Whether A x and A^T x agree exactly (sorted CSR; true for every symmetric A)."""
+    return bool(np.array_equal(_gather(indptr, indices, data, x),
+                               _scatter(indptr, indices, data, x)))
