@@ -141,3 +141,25 @@ def test_square_and_symmetric():
     H = as_csr(np.array([[0.0, 1j], [1j, 0.0]]), "H", allow_complex=True)
     with pytest.raises(ValueError, match=r"H must be Hermitian; got max \|A - A.T\| = 2"):
         check_symmetric(H, "H")
+
+
+def test_symmetry_fast_path_and_exact_fallback():
+    rng = np.random.default_rng(0)
+    W = np.triu(rng.random((40, 40)) * (rng.random((40, 40)) < 0.3), 1)
+    S = as_csr(W + W.T, "A")
+    check_symmetric(S, "A")  # exact: passes the gather/scatter test
+    T = S.toarray()
+    i, j = np.argwhere(np.triu(T, 1))[0]
+    T[i, j] = np.nextafter(T[i, j], 2.0)  # one ulp off: within tolerance
+    check_symmetric(as_csr(T, "A"), "A")
+    T[i, j] += 0.25  # far off: the entrywise fallback reports the exact error
+    with pytest.raises(ValueError, match=r"got max \|A - A.T\| = 0.25"):
+        check_symmetric(as_csr(T, "A"), "A")
+    # an entry whose mirror is not stored counts against zero
+    U = S.toarray()
+    U[0, 39], U[39, 0] = 0.7, 0.0
+    with pytest.raises(ValueError, match=r"got max \|A - A.T\| = 0.7"):
+        check_symmetric(as_csr(U, "A"), "A")
+    # explicit stored zeros without a mirror are symmetric in value
+    Z = sp.csr_array((np.array([0.0]), np.array([1]), np.array([0, 1, 1])), shape=(2, 2))
+    check_symmetric(Z, "A")

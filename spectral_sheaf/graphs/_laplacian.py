@@ -27,6 +27,7 @@ from .._validation import (
     check_symmetric,
     complex_dtype_for,
     float_dtype,
+    symmetry_rtol,
 )
 from . import _kernels
 
@@ -110,9 +111,13 @@ def _parts(normalization: str, deg: np.ndarray) -> tuple[np.ndarray, np.ndarray,
 
 def _operator(
     A_off: sp.csr_array, diag: np.ndarray, scale: np.ndarray, sign: float, mode: int,
-    dtype: np.dtype,
+    dtype: np.dtype, *, symmetric: bool = True,
 ) -> LinearOperator:
-    """Matrix-free diag(diag) + sign * S_row A_off S_col as a LinearOperator."""
+    """Matrix-free diag(diag) + sign * S_row A_off S_col as a LinearOperator.
+
+    ``symmetric`` says whether the operator is self-adjoint (then the adjoint products
+    reuse the forward one); otherwise only forward products are provided.
+    """
     n = A_off.shape[0]
     diag = diag.astype(dtype)
     s = scale.astype(dtype)
@@ -130,9 +135,11 @@ def _operator(
         out = diag[:, None] * X2 + sign * Y
         return out.ravel() if squeeze else out
 
-    return LinearOperator(
-        (n, n), matvec=matmat, matmat=matmat, rmatvec=matmat, rmatmat=matmat, dtype=dtype
-    )
+    if symmetric:
+        return LinearOperator(
+            (n, n), matvec=matmat, matmat=matmat, rmatvec=matmat, rmatmat=matmat, dtype=dtype
+        )
+    return LinearOperator((n, n), matvec=matmat, matmat=matmat, dtype=dtype)
 
 
 def _without_loops(A: sp.csr_array, has_diag: np.ndarray) -> sp.csr_array:
@@ -209,7 +216,8 @@ def graph_laplacian(
     deg, has_diag = _kernels.offdiag_row_sums(A.indptr, A.indices, A.data, n)
     diag, scale, sign, mode = _parts(normalization, deg)
     if form == "operator":
-        return _operator(_without_loops(A, has_diag), diag, scale, sign, mode, A.dtype)
+        return _operator(_without_loops(A, has_diag), diag, scale, sign, mode, A.dtype,
+                         symmetric=normalization != "rw")
     return _assemble(A, deg, has_diag, diag=diag, scale=scale, sign=sign, mode=mode,
                      dtype=A.dtype)
 
@@ -222,17 +230,26 @@ def _graph_laplacian_generic(adjacency: Any, *, normalization: str, dtype: Any) 
     """
     xp = _backend.array_namespace(adjacency)
     sparse = _backend.sparse_namespace(adjacency)
-    A = adjacency.tocsr()
+    A = adjacency.tocsr(copy=True)  # never sort the caller's buffers in place
     A.sum_duplicates()
-    n = A.shape[0]
-    if A.shape[0] != A.shape[1]:
-        raise ValueError(f"adjacency must be square; got shape {A.shape}")
+    n = check_square(A, "adjacency")
+    if n == 0:
+        raise ValueError("adjacency must have at least one node; got shape (0, 0)")
     out_dtype = float_dtype(np.dtype(A.dtype.name), dtype)
     data = A.data.astype(out_dtype)
-    if not bool(xp.isfinite(data).all()):
-        raise ValueError("adjacency must contain only finite values; got NaN or inf entries")
-    if data.size and float(data.min()) < 0:
-        raise ValueError("adjacency must be non-negative; got negative entries")
+    # numpy's functions dispatch to cupy for cupy arrays (NEP 13/18), so the CPU
+    # checks and their messages apply unchanged
+    check_finite(data, "adjacency")
+    check_nonnegative(data, "adjacency")
+    if A.nnz:
+        diff = A - A.T.tocsr()
+        err = float(abs(diff.data).max()) if diff.nnz else 0.0
+        scale = float(abs(A.data).max())
+        if err > symmetry_rtol(out_dtype) * scale:
+            raise ValueError(
+                f"adjacency must be symmetric for normalization={normalization!r}; got max "
+                f"|A - A.T| = {err:.3g}. {_SYM_HINT}"
+            )
     # row of each stored entry; searchsorted works alike in numpy and cupy
     rows = xp.searchsorted(A.indptr, xp.arange(A.nnz), side="right") - 1
     cols = A.indices.astype(xp.int64)
@@ -339,7 +356,8 @@ def directed_laplacian(
         diag, scale, mode = (deg > 0).astype(np.float64), _safe_inverse(deg, 1.0), \
             _kernels.MODE_ROW
     if form == "operator":
-        return _operator(_without_loops(A, has_diag), diag, scale, -1.0, mode, A.dtype)
+        return _operator(_without_loops(A, has_diag), diag, scale, -1.0, mode, A.dtype,
+                         symmetric=False)
     return _assemble(A, deg, has_diag, diag=diag, scale=scale, sign=-1.0, mode=mode,
                      dtype=A.dtype)
 
@@ -349,8 +367,9 @@ def magnetic_laplacian(
     *,
     q: float = 0.25,
     normalization: Literal["combinatorial", "sym"] = "combinatorial",
+    form: Literal["array", "operator"] = "array",
     dtype: Any = None,
-) -> sp.csr_array:
+) -> Any:
     """Magnetic Laplacian of a directed graph: Hermitian and positive semi-definite.
 
     With ``A_s = (A + A^T) / 2``, phases ``Theta = 2 pi q (A - A^T)`` and
@@ -368,17 +387,21 @@ def magnetic_laplacian(
         ``q = 0.25`` is the usual choice for directed edges.
     normalization : {"combinatorial", "sym"}
         Form of the result.
+    form : {"array", "operator"}
+        Assembled ``csr_array``, or a ``LinearOperator`` applying
+        ``diag - S H S`` without forming the difference.
     dtype : {None, float32, float64}
         Real dtype; the result is complex64 for float32 and complex128 otherwise.
 
     Returns
     -------
-    csr_array, shape (n, n), complex
+    csr_array or LinearOperator, shape (n, n), complex
     """
     from .._validation import check_in_range
 
     q = check_in_range(q, "q", 0.0, 0.5)
     check_option(normalization, "normalization", ("combinatorial", "sym"))
+    check_option(form, "form", _FORMS)
     A = _checked_adjacency(adjacency, dtype=dtype, symmetric=False)
     n = A.shape[0]
     A = _without_loops(A, A.diagonal() != 0)
@@ -395,12 +418,18 @@ def magnetic_laplacian(
         (As.data * np.exp(2j * np.pi * q * Ad.data), As.indices, As.indptr), shape=(n, n)
     )
     deg = np.asarray(As.sum(axis=1)).ravel()
+    cdt = complex_dtype_for(A.dtype)
+    if form == "operator":
+        if normalization == "combinatorial":
+            return _operator(H.astype(cdt), deg, deg, -1.0, _kernels.MODE_PLAIN, cdt)
+        return _operator(H.astype(cdt), (deg > 0).astype(np.float64),
+                         _safe_inverse(deg, 0.5), -1.0, _kernels.MODE_BOTH, cdt)
     if normalization == "combinatorial":
         L = sp.diags_array(deg) - H
     else:
         Ds = sp.diags_array(_safe_inverse(deg, 0.5))
         L = sp.diags_array((deg > 0).astype(np.float64)) - Ds @ H @ Ds
-    L = sp.csr_array(L).astype(complex_dtype_for(A.dtype))
+    L = sp.csr_array(L).astype(cdt)
     L.sum_duplicates()
     return L
 

@@ -130,7 +130,7 @@ def test_edge_index_torch():
     ei = torch.tensor([[0, 1], [1, 2]])
     A = adjacency_from_edge_index(ei, 3, edge_weight=torch.tensor([1.0, 3.0]))
     assert A.dtype == np.float32
-    np.testing.assert_array_equal(A.toarray(), [[0, 1, 3], [1, 0, 0], [3, 0, 0]])
+    np.testing.assert_array_equal(A.toarray(), [[0, 1, 0], [1, 0, 3], [0, 3, 0]])
 
 
 def test_from_networkx():

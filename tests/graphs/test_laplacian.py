@@ -428,3 +428,43 @@ def test_large_random_graph_sparse_vs_dense_spectrum():
     ref = dense_laplacian(A, "sym")
     np.testing.assert_allclose(np.linalg.eigvalsh(L.toarray()), np.linalg.eigvalsh(ref),
                                atol=1e-12)
+
+
+def test_generic_path_validates_like_the_numba_path():
+    bad = sp.csr_array(np.array([[0.0, 1.0], [0.5, 0.0]]))
+    with pytest.raises(ValueError, match=r"adjacency must be symmetric for "
+                       r"normalization='sym'; got max \|A - A.T\| = 0.5"):
+        _graph_laplacian_generic(bad, normalization="sym", dtype=None)
+    nan = sp.csr_array(np.array([[0.0, np.nan], [np.nan, 0.0]]))
+    with pytest.raises(ValueError, match=r"adjacency must contain only finite values; got 2 NaN"):
+        _graph_laplacian_generic(nan, normalization="sym", dtype=None)
+    neg = sp.csr_array(np.array([[0.0, -1.0], [-1.0, 0.0]]))
+    with pytest.raises(ValueError, match=r"adjacency must be non-negative"):
+        _graph_laplacian_generic(neg, normalization="sym", dtype=None)
+    with pytest.raises(ValueError, match=r"adjacency must be square"):
+        _graph_laplacian_generic(sp.csr_array((2, 3)), normalization="sym", dtype=None)
+    unsorted = sp.csr_array((np.array([1.0, 1.0]), np.array([1, 1]), np.array([0, 2, 2])),
+                            shape=(2, 2))
+    before = unsorted.data.copy()
+    with pytest.raises(ValueError, match="symmetric"):
+        _graph_laplacian_generic(unsorted, normalization="combinatorial", dtype=None)
+    np.testing.assert_array_equal(unsorted.data, before)
+
+
+@pytest.mark.parametrize("normalization", ["combinatorial", "sym"])
+def test_magnetic_operator_matches_array(normalization):
+    rng = np.random.default_rng(8)
+    W = (rng.random((20, 20)) < 0.2).astype(np.float32)
+    np.fill_diagonal(W, 0)
+    L = magnetic_laplacian(W, normalization=normalization)
+    op = magnetic_laplacian(W, normalization=normalization, form="operator")
+    assert op.dtype == np.complex64
+    x = rng.standard_normal((20, 2)) + 1j * rng.standard_normal((20, 2))
+    np.testing.assert_allclose(op @ x, L @ x, atol=1e-5)
+    np.testing.assert_allclose(op.rmatvec(x[:, 0]), L.conj().T @ x[:, 0], atol=1e-5)
+
+
+def test_rw_operator_adjoint_is_not_faked():
+    op = graph_laplacian(star_graph(4), normalization="rw", form="operator")
+    with pytest.raises(NotImplementedError):
+        op.rmatvec(np.ones(4))
