@@ -17,5 +17,5 @@ def test_compare_graphs_quick_runs():
     ).stdout
     assert "ours/scipy" in out
     assert "random/rcm" in out
-    # three graphs in each of the four tables
-    assert out.count("kNN 2k (k=10)") == 4
+    # once in each assembly table, twice (given, rcm) in each product table
+    assert out.count("kNN 2k (k=10)") == 6
