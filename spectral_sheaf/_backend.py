@@ -101,5 +101,5 @@ def to_cupy(obj: Any) -> Any:
     if is_cupy(obj):
         return obj
     if sp_cpu.issparse(obj):
-        return cpx_sparse.csr_matrix(sp_cpu.csr_matrix(obj))
+        return cpx_sparse.csr_matrix(sp_cpu.csr_array(obj))
     return cp.asarray(obj)

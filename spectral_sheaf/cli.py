@@ -119,7 +119,7 @@ def run_demo(out: Path, *, n_nodes: int = 600, seed: int = 0) -> Path:
     ]
 
     _step(f"contextual SBM with {n_nodes} nodes, 3 classes, homophily 0.2", t0)
-    data = contextual_sbm(n_nodes, 3, avg_degree=8.0, homophily=0.2, n_features=16,
+    data = contextual_sbm(n_nodes, n_classes=3, avg_degree=8.0, homophily=0.2, n_features=16,
                           class_separation=2.0, rng=seed)
     A = data.adjacency
     n_comp, _ = connected_components(A)
@@ -193,8 +193,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "info":
         print(info_text())
         return 0
-    if args.nodes < 6:
-        parser.error(f"--nodes must be >= 6; got {args.nodes}")
+    if args.nodes < 30:
+        parser.error(f"--nodes must be >= 30; got {args.nodes}")
+    if args.seed < 0:
+        parser.error(f"--seed must be >= 0; got {args.seed}")
     report = run_demo(args.out, n_nodes=args.nodes, seed=args.seed)
     print(report.read_text())
     return 0

@@ -28,9 +28,9 @@ def dense_laplacian(A, normalization: str = "combinatorial") -> np.ndarray:
     A = np.array(A.toarray() if sp.issparse(A) else A, dtype=np.float64)
     np.fill_diagonal(A, 0.0)
     d = A.sum(axis=1)
-    A.shape[0]
-    inv_sqrt = np.array([x ** -0.5 if x > 0 else 0.0 for x in d])
-    inv = np.array([1.0 / x if x > 0 else 0.0 for x in d])
+    safe = np.where(d > 0, d, 1.0)
+    inv_sqrt = np.where(d > 0, safe**-0.5, 0.0)
+    inv = np.where(d > 0, 1.0 / safe, 0.0)
     active = np.diag((d > 0).astype(float))
     if normalization == "combinatorial":
         return np.diag(d) - A

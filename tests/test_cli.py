@@ -28,10 +28,19 @@ def test_demo_writes_report_and_png(tmp_path, capsys):
     assert "nodes 120" in report
 
 
-def test_demo_rejects_tiny_graph(capsys):
+@pytest.mark.parametrize(("args", "msg"), [
+    (["--nodes", "3"], "--nodes must be >= 30; got 3"),
+    (["--nodes", "29"], "--nodes must be >= 30; got 29"),
+    (["--seed", "-1"], "--seed must be >= 0; got -1"),
+])
+def test_demo_rejects_bad_arguments(args, msg, capsys, tmp_path):
     with pytest.raises(SystemExit):
-        main(["demo", "--nodes", "3"])
-    assert "--nodes must be >= 6; got 3" in capsys.readouterr().err
+        main(["demo", "--out", str(tmp_path), *args])
+    assert msg in capsys.readouterr().err
+
+
+def test_demo_smallest_allowed_graph(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path), "--nodes", "30"]) == 0
 
 
 def test_console_script_module_runs():

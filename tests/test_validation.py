@@ -6,6 +6,7 @@ from spectral_sheaf._validation import (
     as_csr,
     as_float_array,
     as_index_array,
+    check_bool,
     check_finite,
     check_in_range,
     check_index_range,
@@ -163,3 +164,47 @@ def test_symmetry_fast_path_and_exact_fallback():
     # explicit stored zeros without a mirror are symmetric in value
     Z = sp.csr_array((np.array([0.0]), np.array([1]), np.array([0, 1, 1])), shape=(2, 2))
     check_symmetric(Z, "A")
+
+
+def test_check_bool():
+    assert check_bool(np.bool_(True), "flag") is True
+    with pytest.raises(TypeError, match=r"flag must be True or False; got str 'no'"):
+        check_bool("no", "flag")
+
+
+def test_ragged_and_odd_inputs_get_named_errors():
+    with pytest.raises(ValueError, match=r"edges must be a rectangular array of numbers; got list"):
+        as_index_array([[0, 1], [2]], "edges")
+    with pytest.raises(ValueError, match=r"adjacency must be a rectangular array of numbers"):
+        as_csr([[0, 1], [1]], "adjacency")
+    with pytest.raises(TypeError, match=r"e must hold integer node indices; got dtype complex"):
+        as_index_array([1 + 1j], "e")
+    with pytest.raises(ValueError, match=r"e must hold indices that fit in int64"):
+        as_index_array([1e20], "e")
+    assert as_csr(np.eye(2, dtype=np.float16), "a").dtype == np.float64
+    with pytest.raises(ValueError, match=r"rng must be a non-negative integer seed; got -1"):
+        check_rng(-1)
+
+
+def test_cupy_arrays_get_a_clear_message():
+    class FakeCupy:
+        pass
+
+    FakeCupy.__module__ = "cupy"
+    with pytest.raises(TypeError, match=r"x is a CuPy array, which this function does not take "
+                       r"yet; move it to the host"):
+        as_float_array(FakeCupy(), "x")
+
+
+def test_fast_symmetry_path_does_not_hide_asymmetry_in_hubs():
+    # two hubs joined to 2**16 leaves: the rounding of a hub row's sum could hide an
+    # asymmetry of 3e-10 in the hub-hub entry, so the exact comparison must run
+    k = 2**16
+    leaves = np.arange(2, k + 2)
+    rows = np.concatenate([np.zeros(k), np.ones(k), leaves, leaves, [0, 1]]).astype(int)
+    cols = np.concatenate([leaves, leaves, np.zeros(k), np.ones(k), [1, 0]]).astype(int)
+    vals = np.ones(rows.size)
+    vals[-2] = 1.0 + 3e-10
+    A = as_csr(sp.coo_array((vals, (rows, cols)), shape=(k + 2, k + 2)), "A")
+    with pytest.raises(ValueError, match=r"A must be symmetric; got max \|A - A.T\| = 3e-10"):
+        check_symmetric(A, "A")

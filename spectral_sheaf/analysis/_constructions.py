@@ -1,7 +1,8 @@
-"""Sheaves whose diffusion limit separates given classes: the constructive results of
-Bodnar, Di Giovanni, Chamberlain, Lio and Bronstein, "Neural Sheaf Diffusion: A
-Topological Perspective on Heterophily and Oversmoothing in GNNs" (NeurIPS 2022,
-arXiv:2202.04579), Section 3 ("the power of sheaf diffusion").
+"""Sheaves whose diffusion limit separates given classes.
+
+The constructive results of Bodnar, Di Giovanni, Chamberlain, Lio and Bronstein,
+"Neural Sheaf Diffusion: A Topological Perspective on Heterophily and Oversmoothing in
+GNNs" (NeurIPS 2022, arXiv:2202.04579), the section on the power of sheaf diffusion.
 
 Proposition numbers are those of the arXiv version. "Separate" means: for almost
 all initial conditions, the limit of the normalised diffusion ``dX/dt = -Delta X``
@@ -30,7 +31,7 @@ _CLASSES = ("symmetric", "general", "diagonal", "orthogonal")
 
 
 def _sign_maps(edges: np.ndarray, section: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """d = 1 maps making ``section`` (nonzero entries) a global section: Prop. 10.
+    """D = 1 maps making ``section`` (nonzero entries) a global section: Prop. 10.
 
     ``F_{u <| e} = alpha_e x_v`` and ``F_{v <| e} = alpha_e x_u`` give
     ``F_v x_v - F_u x_u = alpha_e (x_u x_v - x_v x_u) = 0``.
@@ -156,7 +157,7 @@ def separating_sheaf(
         return _prop12(edges, y, n, C, d)
     if sheaf_class == "orthogonal" and d == 1:
         return _prop10(edges, y, n, C, "orthogonal")
-    if d in (2, 4) and C <= 2 * d:
+    if d in (2, 4) and 2 * d >= C:
         return _prop13(edges, y, n, d)
     raise ValueError(
         f"no construction of Bodnar et al. (2022) gives a {sheaf_class} sheaf with d = {d} "

@@ -72,7 +72,7 @@ def class_homophily(adjacency: Any, labels: Any) -> float:
 
 
 def adjusted_homophily(adjacency: Any, labels: Any) -> float:
-    """Adjusted homophily of Platonov et al. (2023): edge homophily corrected for chance.
+    """Compute the adjusted homophily of Platonov et al. (2023), corrected for chance.
 
     ``(h_edge - sum_k p_k^2) / (1 - sum_k p_k^2)`` with ``p_k`` the share of edge ends
     (degree mass) in class ``k``. 0 when edges ignore the classes, negative for

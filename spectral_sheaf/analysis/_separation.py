@@ -81,7 +81,7 @@ def _reduced(points: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def _one_vs_rest_margin(X: np.ndarray, positive: np.ndarray) -> float:
-    """max t s.t. s_i (w.x_i + b) >= t, |w|_inf <= 1, t <= 1 (s = +1 / -1)."""
+    """Max t s.t. s_i (w.x_i + b) >= t, |w|_inf <= 1, t <= 1 (s = +1 / -1)."""
     N, p = X.shape
     s = np.where(positive, 1.0, -1.0)
     # variables [w (p), b, t]; minimise -t
@@ -96,8 +96,8 @@ def _one_vs_rest_margin(X: np.ndarray, positive: np.ndarray) -> float:
 
 
 def _multiclass_margin(X: np.ndarray, y: np.ndarray, C: int) -> float:
-    """max t s.t. (w_{y_i} - w_c).x_i + b_{y_i} - b_c >= t for all c != y_i."""
-    N, p = X.shape
+    """Max t s.t. (w_{y_i} - w_c).x_i + b_{y_i} - b_c >= t for all c != y_i."""
+    _N, p = X.shape
     nv = C * (p + 1) + 1
     rows, cols, vals = [], [], []
     r = 0

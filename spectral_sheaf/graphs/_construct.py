@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Literal
 
 import numpy as np
@@ -19,6 +20,7 @@ from .._validation import (
     check_positive_real,
     check_shape,
     check_square,
+    check_symmetric,
     float_dtype,
 )
 from ._reorder import permute, reverse_cuthill_mckee
@@ -119,6 +121,11 @@ def adjacency_from_edges(
         if m == 0:
             raise ValueError("n_nodes must be given when edges is empty; got n_nodes=None")
         n = int(E.max()) + 1
+        if n > 2**34:
+            raise ValueError(
+                f"edges hold node index {n - 1}, so n_nodes would be inferred as {n}, too "
+                "many for one machine; pass n_nodes or renumber the nodes consecutively"
+            )
     else:
         n = check_int(n_nodes, "n_nodes", minimum=1)
     check_index_range(E, n, "edges")
@@ -183,6 +190,8 @@ def adjacency_to_edges(
     A = as_csr(adjacency, "adjacency")
     check_square(A, "adjacency")
     if part == "upper":
+        check_symmetric(A, "adjacency", context="for part='upper'",
+                        hint="Pass part='all' for a directed graph")
         A = sp.csr_array(sp.triu(A, format="csr"))
     A = A.copy()
     A.eliminate_zeros()
@@ -226,7 +235,13 @@ def adjacency_from_networkx(
         raise TypeError(f"graph must be a networkx Graph or DiGraph; got {type(graph).__name__}")
     if graph.number_of_nodes() == 0:
         raise ValueError("graph must have at least one node; got an empty graph")
-    M = nx.to_scipy_sparse_array(graph, nodelist=nodelist, weight=weight, format="csr")
+    try:
+        M = nx.to_scipy_sparse_array(graph, nodelist=nodelist, weight=weight, format="csr")
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"graph edge weights (attribute {weight!r}) must be numbers; networkx could not "
+            f"build a numeric matrix ({exc})"
+        ) from exc
     A = as_csr(M, "graph", dtype=dtype)
     check_finite(A.data, "graph edge weights")
     check_nonnegative(A.data, "graph edge weights")
@@ -300,7 +315,17 @@ def _weighted_from_distances(
                     "(many duplicate points); pass sigma explicitly"
                 )
         w = np.exp(-(d * d) / (2.0 * sigma * sigma))
-    return sp.csr_array((w.astype(dtype), D.indices, D.indptr), shape=D.shape)
+        lost = int(np.sum(w.astype(dtype) == 0.0))
+        if lost:
+            warnings.warn(
+                f"{lost} of {w.size} Gaussian weights underflow to 0 with sigma={sigma:.3g} "
+                f"and are dropped (median neighbour distance {np.median(d):.3g}); "
+                "pass a larger sigma",
+                RuntimeWarning, stacklevel=3,
+            )
+    A = sp.csr_array((w.astype(dtype), D.indices, D.indptr), shape=D.shape)
+    A.eliminate_zeros()
+    return A
 
 
 def _points(points: Any, dtype: Any) -> np.ndarray:
@@ -308,6 +333,12 @@ def _points(points: Any, dtype: Any) -> np.ndarray:
     if X.shape[0] < 2:
         raise ValueError(f"points must hold at least 2 points; got shape {X.shape}")
     check_finite(X, "points")
+    big = float(np.abs(X).max()) if X.size else 0.0
+    if big > 1e150:
+        raise ValueError(
+            f"points must have coordinates below 1e150 in magnitude so that squared "
+            f"distances stay finite; got {big:.3g}. Rescale the points"
+        )
     return X if dtype is None else X.astype(float_dtype(X.dtype, dtype))
 
 

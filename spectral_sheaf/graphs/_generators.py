@@ -15,6 +15,7 @@ import scipy.sparse as sp
 from .._validation import (
     as_float_array,
     as_index_array,
+    check_bool,
     check_finite,
     check_in_range,
     check_int,
@@ -91,7 +92,7 @@ def hypercube_graph(dim: int) -> sp.csr_array:
     return _from_pairs(np.concatenate(us), np.concatenate(vs), n)
 
 
-def grid_graph(shape: Any, *, periodic: bool | Any = False) -> sp.csr_array:
+def grid_graph(shape: Any, *, periodic: Any = False) -> sp.csr_array:
     """n-dimensional grid (lattice) graph, optionally periodic (a torus).
 
     Node ``(i_0, ..., i_{k-1})`` has index ``np.ravel_multi_index`` in C order.
@@ -114,7 +115,14 @@ def grid_graph(shape: Any, *, periodic: bool | Any = False) -> sp.csr_array:
     if not dims:
         raise ValueError("shape must have at least one axis; got ()")
     dims = tuple(check_int(s, "shape", minimum=1) for s in dims)
-    per = np.broadcast_to(np.asarray(periodic, dtype=bool), (len(dims),))
+    if np.ndim(periodic) == 0:
+        per = [check_bool(periodic, "periodic")] * len(dims)
+    else:
+        per = [check_bool(p, "periodic") for p in periodic]
+        if len(per) != len(dims):
+            raise ValueError(
+                f"periodic must be one bool or one per axis ({len(dims)}); got {len(per)}"
+            )
     n = int(np.prod(dims))
     idx = np.arange(n).reshape(dims)
     us, vs = [], []
@@ -267,8 +275,8 @@ class ContextualSBM:
 
 def contextual_sbm(
     n_nodes: int,
-    n_classes: int = 2,
     *,
+    n_classes: int = 2,
     avg_degree: float = 5.0,
     homophily: float = 0.5,
     n_features: int = 16,

@@ -13,6 +13,7 @@ from numba import njit, prange
 MODE_PLAIN = 0  # a_ij
 MODE_BOTH = 1  # s_i a_ij s_j
 MODE_ROW = 2  # s_i a_ij
+MODE_COL = 3  # a_ij s_j
 
 
 @njit(cache=True, parallel=True)
@@ -67,6 +68,8 @@ def fill_laplacian(
                 v = scale[i] * v * scale[j]
             elif mode == 2:
                 v = scale[i] * v
+            elif mode == 3:
+                v = v * scale[j]
             out_indices[q] = j
             out_data[q] = sign * v
             q += 1
@@ -77,20 +80,17 @@ def fill_laplacian(
 
 @njit(cache=True, parallel=True)
 def edge_energy(indptr, indices, data, Y):  # pragma: no cover - compiled
-    """Sum over stored entries (i, j), i != j, of a_ij * ||y_i - y_j||^2 / 2, per row."""
+    """Per row i and channel k: sum over stored j != i of a_ij (y_ik - y_jk)^2 / 2."""
     n = indptr.shape[0] - 1
     c = Y.shape[1]
-    out = np.zeros(n, dtype=np.float64)
+    out = np.zeros((n, c), dtype=np.float64)
     for i in prange(n):
-        s = 0.0
         for p in range(indptr[i], indptr[i + 1]):
             j = indices[p]
             if j == i:
                 continue
-            d2 = 0.0
+            w = 0.5 * data[p]
             for k in range(c):
                 t = Y[i, k] - Y[j, k]
-                d2 += t * t
-            s += data[p] * d2
-        out[i] = 0.5 * s
+                out[i, k] += w * t * t
     return out

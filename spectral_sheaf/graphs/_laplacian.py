@@ -20,6 +20,7 @@ from .. import _backend
 from .._validation import (
     as_csr,
     as_float_array,
+    check_bool,
     check_finite,
     check_nonnegative,
     check_option,
@@ -68,11 +69,29 @@ def _checked_adjacency(
 
 
 def _safe_inverse(x: np.ndarray, power: float) -> np.ndarray:
-    """x**(-power) where x > 0, else 0 (isolated nodes)."""
+    """x**(-power) where x > 0, else 0 (isolated nodes); raises if that overflows."""
     out = np.zeros_like(x)
     pos = x > 0
-    out[pos] = x[pos] ** (-power)
+    with np.errstate(over="ignore", divide="ignore"):
+        out[pos] = x[pos] ** (-power)
+    if not np.all(np.isfinite(out)):
+        raise ValueError(
+            f"adjacency has degrees too small to normalise (min positive degree "
+            f"{x[pos].min():.3g}); rescale the weights"
+        )
     return out
+
+
+def _finite_degrees(deg: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Degrees must stay finite in the result dtype (float32 overflows above 3.4e38)."""
+    with np.errstate(over="ignore"):
+        cast = deg.astype(dtype)
+    if not np.all(np.isfinite(cast)):
+        raise ValueError(
+            f"adjacency weights are too large: a degree of {deg.max():.3g} overflows "
+            f"{np.dtype(dtype).name}; rescale the weights or pass dtype=np.float64"
+        )
+    return deg
 
 
 def _assemble(
@@ -130,6 +149,8 @@ def _operator(
             Y = s[:, None] * (A_off @ (s[:, None] * X2))
         elif mode == _kernels.MODE_ROW:
             Y = s[:, None] * (A_off @ X2)
+        elif mode == _kernels.MODE_COL:
+            Y = A_off @ (s[:, None] * X2)
         else:
             Y = A_off @ X2
         out = diag[:, None] * X2 + sign * Y
@@ -214,6 +235,7 @@ def graph_laplacian(
     )
     n = A.shape[0]
     deg, has_diag = _kernels.offdiag_row_sums(A.indptr, A.indices, A.data, n)
+    _finite_degrees(deg, A.dtype)
     diag, scale, sign, mode = _parts(normalization, deg)
     if form == "operator":
         return _operator(_without_loops(A, has_diag), diag, scale, sign, mode, A.dtype,
@@ -331,8 +353,9 @@ def directed_laplacian(
         out-neighbours of ``a_ij (x_i - x_j)``). ``"in"``: ``L = D_in - A`` (columns
         sum to zero).
     normalization : {"combinatorial", "rw"}
-        ``"rw"`` divides row ``i`` by its degree: ``I - D_out^{-1} A`` is the generator
-        of the random walk (with ``degree="out"``). Zero-degree rows stay zero.
+        ``"rw"`` with ``degree="out"``: ``I - D_out^{-1} A``, the generator of the random
+        walk (rows sum to zero). With ``degree="in"``: ``I - A D_in^{-1}`` (columns sum
+        to zero, the transpose picture). Zero-degree rows and columns stay zero.
     form : {"array", "operator"}
         Assembled ``csr_array`` or matrix-free ``LinearOperator``.
     dtype : {None, float32, float64}
@@ -350,11 +373,13 @@ def directed_laplacian(
     n = A.shape[0]
     out_deg, has_diag = _kernels.offdiag_row_sums(A.indptr, A.indices, A.data, n)
     deg = out_deg if degree == "out" else _degrees(A, "in")
+    _finite_degrees(deg, A.dtype)
     if normalization == "combinatorial":
         diag, scale, mode = deg, deg, _kernels.MODE_PLAIN
     else:
-        diag, scale, mode = (deg > 0).astype(np.float64), _safe_inverse(deg, 1.0), \
-            _kernels.MODE_ROW
+        # out: I - D_out^{-1} A (rows sum to 0); in: I - A D_in^{-1} (columns sum to 0)
+        diag, scale = (deg > 0).astype(np.float64), _safe_inverse(deg, 1.0)
+        mode = _kernels.MODE_ROW if degree == "out" else _kernels.MODE_COL
     if form == "operator":
         return _operator(_without_loops(A, has_diag), diag, scale, -1.0, mode, A.dtype,
                          symmetric=False)
@@ -459,6 +484,7 @@ def incidence_matrix(
     B : csr_array, shape (m, n)
     edges : ndarray of int64, shape (m, 2)
     """
+    weighted = check_bool(weighted, "weighted")
     A = _checked_adjacency(adjacency, dtype=dtype, symmetric=True,
                            context="for an incidence matrix")
     U = sp.triu(A, k=1, format="csr")
@@ -504,6 +530,7 @@ def dirichlet_energy(
     float or ndarray of shape (c,)
     """
     check_option(normalization, "normalization", ("combinatorial", "sym"))
+    per_channel = check_bool(per_channel, "per_channel")
     A = _checked_adjacency(adjacency, dtype=None, symmetric=True,
                            context="for a Dirichlet energy")
     n = A.shape[0]
@@ -517,12 +544,12 @@ def dirichlet_energy(
     if normalization == "sym":
         deg = _kernels.offdiag_row_sums(A.indptr, A.indices, A.data, n)[0]
         Y = Y * _safe_inverse(deg, 0.5)[:, None]
+    per = _kernels.edge_energy(A.indptr, A.indices, A.data, Y).sum(axis=0)
+    if not np.all(np.isfinite(per)):
+        raise ValueError("the Dirichlet energy overflows float64 for this signal; rescale it")
     if not per_channel or X.ndim == 1:
-        return float(_kernels.edge_energy(A.indptr, A.indices, A.data, Y).sum())
-    return np.array([
-        _kernels.edge_energy(A.indptr, A.indices, A.data, np.ascontiguousarray(Y[:, [k]])).sum()
-        for k in range(Y.shape[1])
-    ])
+        return float(per.sum())
+    return per
 
 
 def connected_components(adjacency: Any) -> tuple[int, np.ndarray]:

@@ -23,7 +23,8 @@ def reverse_cuthill_mckee(adjacency: Any) -> np.ndarray:
         ``X[perm]`` for node data.
     """
     A = as_csr(adjacency, "adjacency")
-    check_square(A, "adjacency")
+    if check_square(A, "adjacency") == 0:
+        raise ValueError("adjacency must have at least one node; got shape (0, 0)")
     pattern = sp.csr_array(
         (np.ones(A.nnz, dtype=np.int8), A.indices, A.indptr), shape=A.shape
     )

@@ -10,7 +10,14 @@ import scipy.sparse as sp
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from .._validation import check_in_range, check_int, check_option, float_dtype
+from .._validation import (
+    check_bool,
+    check_in_range,
+    check_int,
+    check_option,
+    check_positive_real,
+    float_dtype,
+)
 from ..graphs._construct import adjacency_from_edges
 
 __all__ = ["EdgeList", "adjacency_matrices", "graphs", "node_signals"]
@@ -91,10 +98,16 @@ def graphs(
     """
     lo = check_int(min_nodes, "min_nodes", minimum=1)
     hi = check_int(max_nodes, "max_nodes", minimum=lo)
+    if not isinstance(density, tuple) or len(density) != 2:
+        raise TypeError(f"density must be a pair (low, high); got {density!r}")
     d_lo = check_in_range(density[0], "density[0]", 0.0, 1.0)
     d_hi = check_in_range(density[1], "density[1]", d_lo, 1.0)
     wdtype = float_dtype(dtype, dtype)
-    if not isolated_nodes and not connected and lo < 2:
+    flags = {"connected": connected, "weighted": weighted, "directed": directed,
+             "isolated_nodes": isolated_nodes, "self_loops": self_loops}
+    for flag, value in flags.items():
+        check_bool(value, flag)
+    if not isolated_nodes and lo < 2:
         raise ValueError("min_nodes must be >= 2 when isolated_nodes=False; got 1")
     return _draw_graph(lo, hi, d_lo, d_hi, connected, weighted, directed, isolated_nodes,
                        self_loops, wdtype)
@@ -172,6 +185,10 @@ def node_signals(
     shape: tuple[int, ...] = (n,) if channels is None else (n, check_int(channels, "channels",
                                                                          minimum=1))
     dt = float_dtype(dtype, dtype)
+    limit = float(np.finfo(dt).max)
+    magnitude = check_positive_real(magnitude, "magnitude")
+    if magnitude > limit:
+        raise ValueError(f"magnitude must be <= {limit:.3g} for {dt.name}; got {magnitude:.3g}")
     width: Literal[32, 64] = 32 if dt == np.float32 else 64
     return hnp.arrays(
         dt, shape,

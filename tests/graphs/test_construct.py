@@ -148,6 +148,11 @@ def test_from_networkx():
         adjacency_from_networkx({})
     with pytest.raises(ValueError, match="graph must have at least one node"):
         adjacency_from_networkx(nx.Graph())
+    S = nx.Graph()
+    S.add_edge(0, 1, weight="heavy")
+    with pytest.raises(TypeError, match=r"graph edge weights \(attribute 'weight'\) must be "
+                       r"numbers"):
+        adjacency_from_networkx(S)
     G.add_edge("c", "d", weight=-1.0)
     with pytest.raises(ValueError, match="graph edge weights must be non-negative"):
         adjacency_from_networkx(G)
@@ -230,3 +235,57 @@ def test_radius_graph_against_brute_force():
     np.testing.assert_allclose(G.toarray(), np.where(M, np.exp(-(D**2) / 0.02), 0), atol=1e-12)
     with pytest.raises(ValueError, match=r"radius must be > 0; got 0.0"):
         radius_graph(X, 0.0)
+
+
+def test_to_edges_upper_needs_symmetric_input():
+    with pytest.raises(ValueError, match=r"adjacency must be symmetric for part='upper'.*"
+                       r"Pass part='all' for a directed graph"):
+        adjacency_to_edges(np.array([[0.0, 0.0], [1.0, 0.0]]))
+
+
+def test_huge_inferred_node_count_is_refused():
+    with pytest.raises(ValueError, match=r"n_nodes would be inferred as 1000000000001, too many"):
+        adjacency_from_edges([[0, 10**12]])
+
+
+def test_knn_weights_underflow_warns_and_drops():
+    X = np.random.default_rng(0).random((20, 2))
+    with pytest.warns(RuntimeWarning, match=r"Gaussian weights underflow to 0 with sigma=1e-05"):
+        A = knn_graph(X, 3, sigma=1e-5, symmetrize="none")
+    assert A.nnz == 0  # no explicit zeros stored
+    with pytest.raises(ValueError, match=r"points must have coordinates below 1e150"):
+        knn_graph(X * 1e200, 3)
+
+
+@pytest.mark.parametrize("call", [
+    lambda A, X, E: adjacency_from_edges(E, 6, weights=np.ones(len(E))),
+    lambda A, X, E: adjacency_to_edges(A),
+    lambda A, X, E: knn_graph(X, 2),
+    lambda A, X, E: radius_graph(X, 0.5),
+    lambda A, X, E: permute(A, np.arange(6)[::-1]),
+    lambda A, X, E: bandwidth(A),
+])
+def test_inputs_are_never_modified(call):
+    from spectral_sheaf.graphs import (
+        degrees,
+        dirichlet_energy,
+        graph_laplacian,
+        incidence_matrix,
+    )
+
+    rng = np.random.default_rng(3)
+    W = np.triu(rng.random((6, 6)), 1)
+    A = sp.csr_array(W + W.T)
+    rows = np.repeat(np.arange(6), np.diff(A.indptr))
+    order = np.lexsort((-A.indices, rows))  # each row's columns in decreasing order
+    A = sp.csr_array((A.data[order], A.indices[order], A.indptr), shape=A.shape)
+    assert not A.has_sorted_indices  # unsorted on purpose
+    X = rng.random((6, 2))
+    E = np.array([[0, 1], [1, 2], [0, 1]])
+    snapshot = [a.copy() for a in (A.data, A.indices, A.indptr, X, E)]
+    call(A, X, E)
+    for f in (graph_laplacian, degrees, incidence_matrix):
+        f(A)
+    dirichlet_energy(A, X)
+    for before, after in zip(snapshot, (A.data, A.indices, A.indptr, X, E), strict=True):
+        np.testing.assert_array_equal(before, after)

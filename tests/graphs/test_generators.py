@@ -94,7 +94,7 @@ def test_sbm_block_densities():
 
 @pytest.mark.parametrize("h", [0.0, 0.1, 0.5, 0.9])
 def test_contextual_sbm_homophily_and_degree(h):
-    data = contextual_sbm(3000, 4, avg_degree=10, homophily=h, n_features=8, rng=5)
+    data = contextual_sbm(3000, n_classes=4, avg_degree=10, homophily=h, n_features=8, rng=5)
     A = data.adjacency
     rows = np.repeat(np.arange(3000), np.diff(A.indptr))
     same = data.labels[rows] == data.labels[A.indices]
@@ -106,10 +106,10 @@ def test_contextual_sbm_homophily_and_degree(h):
 
 
 def test_contextual_sbm_features_carry_class_signal():
-    data = contextual_sbm(2000, 2, n_features=20, class_separation=4.0, rng=0)
+    data = contextual_sbm(2000, n_classes=2, n_features=20, class_separation=4.0, rng=0)
     means = np.array([data.features[data.labels == c].mean(axis=0) for c in range(2)])
     assert np.linalg.norm(means[0] - means[1]) > 2.0
-    flat = contextual_sbm(2000, 2, n_features=20, class_separation=0.0, rng=0)
+    flat = contextual_sbm(2000, n_classes=2, n_features=20, class_separation=0.0, rng=0)
     means = np.array([flat.features[flat.labels == c].mean(axis=0) for c in range(2)])
     assert np.linalg.norm(means[0] - means[1]) < 0.5
 
@@ -126,6 +126,10 @@ def test_generators_are_connected_where_expected():
     (lambda: grid_graph((2, 3), periodic=True), ValueError,
      r"periodic axes need length >= 3; got length 2 on axis 0"),
     (lambda: grid_graph(()), ValueError, r"shape must have at least one axis"),
+    (lambda: grid_graph(4, periodic="no"), TypeError,
+     r"periodic must be True or False; got str 'no'"),
+    (lambda: grid_graph((3, 4, 5), periodic=[True, False]), ValueError,
+     r"periodic must be one bool or one per axis \(3\); got 2"),
     (lambda: grid_graph((0, 3)), ValueError, r"shape must be >= 1; got 0"),
     (lambda: hypercube_graph(30), ValueError, r"dim must be <= 24"),
     (lambda: erdos_renyi_graph(10, 1.5), ValueError, r"p must lie in \[0.0, 1.0\]; got 1.5"),
@@ -139,11 +143,12 @@ def test_generators_are_connected_where_expected():
      r"sizes must be a non-empty 1-D list of ints >= 1"),
     (lambda: stochastic_block_model([3, 3], [[1.5, 0], [0, 1]]), ValueError,
      r"probs must lie in \[0, 1\]"),
-    (lambda: contextual_sbm(100, 2, avg_degree=90, homophily=1.0), ValueError,
+    (lambda: contextual_sbm(100, n_classes=2, avg_degree=90, homophily=1.0), ValueError,
      r"avg_degree=90.0 with homophily=1.0 needs edge probabilities p_in=1.84, p_out=0; "
      r"both must be <= 1"),
-    (lambda: contextual_sbm(5, 3), ValueError, r"n_nodes must be >= 2 \* n_classes = 6; got 5"),
-    (lambda: contextual_sbm(50, 2, homophily=-0.1), ValueError,
+    (lambda: contextual_sbm(5, n_classes=3), ValueError,
+     r"n_nodes must be >= 2 \* n_classes = 6; got 5"),
+    (lambda: contextual_sbm(50, n_classes=2, homophily=-0.1), ValueError,
      r"homophily must lie in \[0.0, 1.0\]; got -0.1"),
 ])
 def test_generator_errors(call, exc, msg):

@@ -292,7 +292,8 @@ def test_directed_laplacian(degree, normalization):
     expected = np.diag(d) - W
     if normalization == "rw":
         inv = np.where(d > 0, 1.0 / np.where(d > 0, d, 1.0), 0.0)
-        expected = inv[:, None] * expected
+        # out: I - D^-1 A (row scaling); in: I - A D^-1 (column scaling)
+        expected = inv[:, None] * expected if degree == "out" else expected * inv[None, :]
     L = directed_laplacian(sp.csr_array(W), degree=degree, normalization=normalization)
     np.testing.assert_allclose(L.toarray(), expected, atol=1e-12)
     op = directed_laplacian(W, degree=degree, normalization=normalization, form="operator")
@@ -300,7 +301,7 @@ def test_directed_laplacian(degree, normalization):
     np.testing.assert_allclose(op @ x, expected @ x, atol=1e-12)
     if degree == "out":
         np.testing.assert_allclose(L.toarray().sum(axis=1), 0, atol=1e-12)
-    elif normalization == "combinatorial":
+    else:
         np.testing.assert_allclose(L.toarray().sum(axis=0), 0, atol=1e-12)
 
 
@@ -468,3 +469,46 @@ def test_rw_operator_adjoint_is_not_faked():
     op = graph_laplacian(star_graph(4), normalization="rw", form="operator")
     with pytest.raises(NotImplementedError):
         op.rmatvec(np.ones(4))
+
+
+def test_incidence_unweighted_gives_unweighted_laplacian():
+    A = random_adjacency(seed=9, loops=False)
+    Bu, _ = incidence_matrix(A, weighted=False)
+    np.testing.assert_allclose((Bu.T @ Bu).toarray(), graph_laplacian(A > 0).toarray(),
+                               atol=1e-12)
+
+
+@pytest.mark.parametrize("q", [0.1, 0.3])
+def test_magnetic_against_dense_reference(q):
+    rng = np.random.default_rng(11)
+    W = rng.random((12, 12)) * (rng.random((12, 12)) < 0.3)  # weighted, some two-way
+    np.fill_diagonal(W, 0)
+    As = (W + W.T) / 2
+    H = As * np.exp(2j * np.pi * q * (W - W.T))
+    d = As.sum(axis=1)
+    np.testing.assert_allclose(magnetic_laplacian(W, q=q).toarray(), np.diag(d) - H,
+                               atol=1e-13)
+    s = np.where(d > 0, 1 / np.sqrt(np.where(d > 0, d, 1)), 0)
+    ref = np.diag((d > 0).astype(float)) - s[:, None] * H * s[None, :]
+    np.testing.assert_allclose(magnetic_laplacian(W, q=q, normalization="sym").toarray(), ref,
+                               atol=1e-13)
+
+
+def test_overflow_and_underflow_are_errors_not_inf():
+    big = np.array([[0, 3e38, 3e38], [3e38, 0, 0], [3e38, 0, 0]], dtype=np.float32)
+    with pytest.raises(ValueError, match=r"a degree of 6e\+38 overflows float32; rescale the "
+                       r"weights or pass dtype=np.float64"):
+        graph_laplacian(big)
+    assert np.isfinite(graph_laplacian(big, dtype=np.float64).data).all()
+    tiny = np.array([[0, 5e-324], [5e-324, 0]])
+    with pytest.raises(ValueError, match=r"adjacency has degrees too small to normalise"):
+        graph_laplacian(tiny, normalization="rw")
+    with pytest.raises(ValueError, match=r"the Dirichlet energy overflows float64"):
+        dirichlet_energy(path_graph(3), np.array([0.0, 1e200, -1e200]))
+
+
+def test_boolean_options_must_be_bools():
+    with pytest.raises(TypeError, match=r"weighted must be True or False; got str 'no'"):
+        incidence_matrix(path_graph(3), weighted="no")
+    with pytest.raises(TypeError, match=r"per_channel must be True or False; got int 1"):
+        dirichlet_energy(path_graph(3), np.zeros((3, 2)), per_channel=1)

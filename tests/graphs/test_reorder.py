@@ -49,3 +49,8 @@ def test_permute_errors():
         permute(A, [0, 0, 1])
     with pytest.raises(ValueError, match=r"perm must be a permutation of 0..2"):
         permute(A, [0, 1])
+
+
+def test_rcm_of_empty_matrix():
+    with pytest.raises(ValueError, match=r"adjacency must have at least one node"):
+        reverse_cuthill_mckee(sp.csr_array((0, 0)))

@@ -60,9 +60,30 @@ def test_adjacency_matrices_dense(A):
     np.testing.assert_array_equal(A, A.T)
 
 
-@given(adjacency_matrices(max_nodes=7, directed=True))
+@given(adjacency_matrices(max_nodes=7, directed=True, dtype=np.float32))
 def test_adjacency_matrices_csr(A):
     assert isinstance(A, sp.csr_array)
+    assert A.dtype == np.float32
+    assert not A.diagonal().any()  # no self-loops unless asked
+
+
+@given(graphs(min_nodes=2, max_nodes=9, directed=True, connected=True, density=(0.0, 0.0)))
+def test_graphs_directed_connected_is_weakly_connected(g):
+    assert connected_components(g.to_adjacency())[0] == 1
+
+
+@given(graphs(min_nodes=2, max_nodes=9, directed=True, isolated_nodes=False,
+              density=(0.0, 0.0)))
+def test_graphs_directed_without_isolated_nodes(g):
+    A = g.to_adjacency().toarray()
+    assert np.all((A + A.T).sum(axis=1) > 0)
+
+
+@given(graphs(min_nodes=20, max_nodes=20, density=(0.5, 0.5), weighted=False))
+def test_graphs_density_is_honoured(g):
+    pairs = 20 * 19 / 2
+    # 6 standard deviations of the binomial edge count
+    assert abs(g.edges.shape[0] - 0.5 * pairs) < 6 * np.sqrt(pairs * 0.25)
 
 
 @given(st.data())
@@ -86,3 +107,13 @@ def test_strategy_option_errors():
         adjacency_matrices(container="coo")
     with pytest.raises(ValueError, match=r"channels must be >= 1; got 0"):
         node_signals(3, 0)
+    with pytest.raises(ValueError, match=r"min_nodes must be >= 2 when isolated_nodes=False"):
+        graphs(min_nodes=1, connected=True, isolated_nodes=False)
+    with pytest.raises(TypeError, match=r"density must be a pair \(low, high\); got 0.5"):
+        graphs(density=0.5)
+    with pytest.raises(TypeError, match=r"directed must be True or False; got str 'yes'"):
+        graphs(directed="yes")
+    with pytest.raises(ValueError, match=r"magnitude must be > 0; got -1.0"):
+        node_signals(3, magnitude=-1)
+    with pytest.raises(ValueError, match=r"magnitude must be <= 3.4e\+38 for float32"):
+        node_signals(3, dtype=np.float32, magnitude=1e40)
