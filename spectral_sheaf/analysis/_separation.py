@@ -17,7 +17,7 @@ from .._validation import (
     check_option,
     check_positive_real,
 )
-from ..sheaf import Sheaf, harmonic_space, sheaf_laplacian
+from ..sheaf import HarmonicSpace, Sheaf, harmonic_space, sheaf_laplacian
 from ..sheaf._laplacian import _as_sheaf_signal
 
 __all__ = ["Separability", "SeparationReport", "linear_separability", "separation_power"]
@@ -215,6 +215,7 @@ def separation_power(
     normalization: Literal["none", "sym", "augmented"] = "sym",
     kind: Literal["one_vs_rest", "multiclass"] = "one_vs_rest",
     rtol: float = 1e-8,
+    space: HarmonicSpace | None = None,
 ) -> SeparationReport:
     """Whether sheaf diffusion of ``features`` separates the classes of the nodes.
 
@@ -238,6 +239,9 @@ def separation_power(
         Which Laplacian diffuses.
     kind, rtol
         As in :func:`linear_separability`.
+    space : HarmonicSpace, optional
+        The harmonic space of this sheaf and normalisation, if already computed
+        (``sheaf.harmonic_space``); saves recomputing it for many initial conditions.
 
     Returns
     -------
@@ -246,7 +250,11 @@ def separation_power(
     check_option(normalization, "normalization", ("none", "sym", "augmented"))
     X = _as_sheaf_signal(sheaf, features, "features").astype(np.float64)
     X2 = X.reshape(X.shape[0], -1)
-    space = harmonic_space(sheaf, normalization=normalization)
+    if space is None:
+        space = harmonic_space(sheaf, normalization=normalization)
+    elif space.basis.shape[0] != X2.shape[0]:
+        raise ValueError(f"space must be a degree-0 harmonic space with {X2.shape[0]} rows; "
+                         f"got {space.basis.shape[0]}")
     if time is None:
         out = space.basis @ (space.basis.T @ X2)
         t = float("inf")

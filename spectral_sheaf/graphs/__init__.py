@@ -9,7 +9,7 @@ Generators
     ContextualSBM
 Laplacians and friends
     graph_laplacian, directed_laplacian, magnetic_laplacian, incidence_matrix,
-    degrees, dirichlet_energy, connected_components
+    degrees, dirichlet_energy, connected_components, largest_component
 Reordering
     reverse_cuthill_mckee, permute, bandwidth
 """
@@ -42,6 +42,7 @@ from ._laplacian import (
     dirichlet_energy,
     graph_laplacian,
     incidence_matrix,
+    largest_component,
     magnetic_laplacian,
 )
 from ._reorder import bandwidth, permute, reverse_cuthill_mckee
@@ -66,6 +67,7 @@ __all__ = [
     "hypercube_graph",
     "incidence_matrix",
     "knn_graph",
+    "largest_component",
     "magnetic_laplacian",
     "path_graph",
     "permute",

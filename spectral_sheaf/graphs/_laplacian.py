@@ -39,6 +39,7 @@ __all__ = [
     "dirichlet_energy",
     "graph_laplacian",
     "incidence_matrix",
+    "largest_component",
     "magnetic_laplacian",
 ]
 
@@ -570,3 +571,23 @@ def connected_components(adjacency: Any) -> tuple[int, np.ndarray]:
     remap = np.empty(k, dtype=np.int64)
     remap[order] = np.arange(k)
     return int(k), remap[labels]
+
+
+def largest_component(adjacency: Any) -> tuple[sp.csr_array, np.ndarray]:
+    """Return the subgraph on the largest weakly connected component.
+
+    Returns
+    -------
+    adjacency : csr_array, shape (k, k)
+        Rows and columns of the component's nodes, in increasing node order.
+    nodes : ndarray of int64, shape (k,)
+        Their indices in the input (select node data with ``X[nodes]``).
+    """
+    A = as_csr(adjacency, "adjacency")
+    if check_square(A, "adjacency") == 0:
+        raise ValueError("adjacency must have at least one node; got shape (0, 0)")
+    _, labels = connected_components(A)
+    nodes = np.flatnonzero(labels == np.argmax(np.bincount(labels))).astype(np.int64)
+    sub = sp.csr_array(A[nodes][:, nodes])
+    sub.sort_indices()
+    return sub, nodes

@@ -33,12 +33,12 @@ class HarmonicSpace:
         ``k``.
     values : ndarray
         The spectrum the rank decision was made on: singular values of the
-        (scaled) coboundary for ``method="dense"``, smallest Laplacian eigenvalues
-        for ``"sparse"``.
+        (scaled) coboundary for ``method="svd"``, Laplacian eigenvalues for
+        ``"dense"`` and the smallest of them for ``"sparse"``.
     threshold : float
         Values at or below it counted as zero.
     method : str
-        ``"dense"`` or ``"sparse"``.
+        ``"svd"``, ``"dense"`` or ``"sparse"``.
     residual : float
         ``max_j ||M b_j||`` over basis vectors ``b_j`` of the operator ``M`` whose kernel
         was computed (the scaled coboundary or its transpose).
@@ -77,7 +77,7 @@ def harmonic_space(
     *,
     degree: Literal[0, 1] = 0,
     normalization: Literal["none", "sym", "augmented"] = "none",
-    method: Literal["auto", "dense", "sparse"] = "auto",
+    method: Literal["auto", "svd", "dense", "sparse"] = "auto",
     rtol: float | None = None,
     max_dim: int | None = None,
 ) -> HarmonicSpace:
@@ -97,14 +97,20 @@ def harmonic_space(
     normalization : {"none", "sym", "augmented"}
         Degree 0 only: kernel of ``L``, ``D^{-1/2} L D^{-1/2}`` or
         ``(D + I)^{-1/2} L (D + I)^{-1/2}``.
-    method : {"auto", "dense", "sparse"}
-        ``"dense"``: SVD of the (scaled) coboundary; rank decided by
-        ``s <= rtol * s_max`` with default ``rtol = max(shape) * eps``.
+    method : {"auto", "svd", "dense", "sparse"}
+        ``"svd"``: SVD of the (scaled) coboundary ``M``; a singular value counts as zero
+        when ``s <= rtol * s_max``, default ``rtol = max(shape) * eps`` (the most
+        accurate rank decision; cost ``O(rows * cols^2)``).
+        ``"dense"``: symmetric eigendecomposition of ``M^T M`` (the Laplacian, formed
+        sparse); an eigenvalue counts as zero when ``lam <= rtol * lam_max``, default
+        ``rtol = 10 * N * eps`` with ``N`` its size (null eigenvalues come out at
+        rounding level ``eps * lam_max``).
         ``"sparse"`` (degree 0): shift-invert Lanczos (``eigsh`` with a sparse LU
         factorisation of ``L + sigma I``, ``sigma`` a small positive shift) asking for
         more eigenpairs until one exceeds the threshold ``rtol * ||L||_1`` (default
         ``rtol = 1e-8``); every returned vector's residual is checked.
-        ``"auto"``: dense up to 4000 columns, sparse beyond.
+        ``"auto"``: ``"svd"`` while ``rows * cols^2 <= 2e8``, else ``"dense"`` up to
+        4000 columns, else ``"sparse"``.
     rtol : float, optional
         Relative rank tolerance (see ``method``).
     max_dim : int, optional
@@ -118,19 +124,27 @@ def harmonic_space(
     if degree not in (0, 1) or isinstance(degree, bool):
         raise ValueError(f"degree must be 0 or 1; got {degree!r}")
     check_option(normalization, "normalization", ("none", "sym", "augmented"))
-    check_option(method, "method", ("auto", "dense", "sparse"))
+    check_option(method, "method", ("auto", "svd", "dense", "sparse"))
     if degree == 1 and normalization != "none":
         raise ValueError("normalization must be 'none' for degree=1; got "
                          f"{normalization!r}")
     if rtol is not None:
         rtol = check_positive_real(rtol, "rtol")
     M = _operator_matrix(sheaf, degree, normalization)
+    rows, cols = M.shape
     if method == "auto":
-        method = "dense" if M.shape[1] <= DENSE_LIMIT or degree == 1 else "sparse"
+        if rows * cols**2 <= 2e8:
+            method = "svd"
+        elif cols <= DENSE_LIMIT or degree == 1:
+            method = "dense"
+        else:
+            method = "sparse"
     if method == "sparse":
         if degree == 1:
             raise ValueError("method='sparse' supports degree=0 only; use method='dense'")
         return _sparse_kernel(M, rtol=1e-8 if rtol is None else rtol, max_dim=max_dim)
+    if method == "dense":
+        return _gram_kernel(M, rtol=rtol)
     return _dense_kernel(M, rtol=rtol)
 
 
@@ -139,14 +153,27 @@ def _dense_kernel(M: sp.csr_array, *, rtol: float | None) -> HarmonicSpace:
     if rows == 0:
         basis = np.eye(cols)
         return HarmonicSpace(basis, cols, np.zeros(0), 0.0, "dense", 0.0)
-    _, s, Vh = scipy.linalg.svd(M.toarray(), full_matrices=True, lapack_driver="gesdd")
+    # Vh is complete (cols x cols) without full_matrices when rows >= cols
+    _, s, Vh = scipy.linalg.svd(M.toarray(), full_matrices=rows < cols, lapack_driver="gesdd")
     tol = (max(rows, cols) * np.finfo(np.float64).eps if rtol is None else rtol)
     threshold = tol * (float(s[0]) if s.size else 0.0)
     rank = int(np.sum(s > threshold))
     basis = Vh[rank:].T.copy()
     basis = _fix_signs(basis)
     res = float(np.abs(M @ basis).max()) if basis.size else 0.0
-    return HarmonicSpace(basis, basis.shape[1], s, threshold, "dense", res)
+    return HarmonicSpace(basis, basis.shape[1], s, threshold, "svd", res)
+
+
+def _gram_kernel(M: sp.csr_array, *, rtol: float | None) -> HarmonicSpace:
+    G = sp.csr_array(M.T @ M).toarray()
+    N = G.shape[0]
+    w, V = scipy.linalg.eigh(G)
+    tol = 10 * N * np.finfo(np.float64).eps if rtol is None else rtol
+    threshold = tol * max(float(w[-1]), 0.0)
+    k = int(np.sum(w <= threshold))
+    basis = _fix_signs(V[:, :k].copy())
+    res = float(np.abs(M @ basis).max()) if basis.size else 0.0
+    return HarmonicSpace(basis, k, w, threshold, "dense", res)
 
 
 def _fix_signs(basis: np.ndarray) -> np.ndarray:

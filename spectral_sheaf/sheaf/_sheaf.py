@@ -32,8 +32,8 @@ class Sheaf:
     The coboundary is ``(delta x)_e = F_{v <| e} x_v - F_{u <| e} x_u`` and the sheaf
     Laplacian is ``delta^T delta``. Sheaf signals are stalk-major vectors of length
     ``n_nodes * d_v`` (node 0's stalk first), or arrays ``(n_nodes * d_v, channels)``.
-    Construction validates everything once; the arrays are made read-only so that a
-    sheaf cannot change after its checks.
+    Construction validates everything once and keeps read-only copies of the arrays,
+    so a sheaf cannot change after its checks.
 
     Examples
     --------
@@ -88,8 +88,10 @@ class Sheaf:
                     f"({E[dup, 0]}, {E[dup, 1]}) again at row {dup}. Merge parallel edges "
                     "(one map pair per edge)"
                 )
-        E = np.ascontiguousarray(E)
-        F = np.ascontiguousarray(F)
+        # private copies, frozen: the sheaf cannot change after its checks, and the
+        # caller's arrays stay as they were (writable)
+        E = np.array(E, order="C")
+        F = np.array(F, order="C")
         E.flags.writeable = False
         F.flags.writeable = False
         object.__setattr__(self, "n_nodes", n)

@@ -7,6 +7,9 @@ adjacency_matrices
     Their adjacency matrices, sparse or dense.
 node_signals
     Finite node signals of shape (n,) or (n, channels).
+sheaves
+    Random sheaves of a class (constant, symmetric, diagonal, orthogonal, general)
+    with chosen stalk dimensions on drawn graphs.
 EdgeList
     The drawn graph: ``n_nodes``, ``edges``, ``weights``, ``directed``.
 """
@@ -18,6 +21,6 @@ except ImportError as exc:  # pragma: no cover - hypothesis is in the test extra
         'spectral_sheaf.testing needs hypothesis: pip install "spectral_sheaf[test]"'
     ) from exc
 
-from ._strategies import EdgeList, adjacency_matrices, graphs, node_signals
+from ._strategies import EdgeList, adjacency_matrices, graphs, node_signals, sheaves
 
-__all__ = ["EdgeList", "adjacency_matrices", "graphs", "node_signals"]
+__all__ = ["EdgeList", "adjacency_matrices", "graphs", "node_signals", "sheaves"]

@@ -20,7 +20,7 @@ from .._validation import (
 )
 from ..graphs._construct import adjacency_from_edges
 
-__all__ = ["EdgeList", "adjacency_matrices", "graphs", "node_signals"]
+__all__ = ["EdgeList", "adjacency_matrices", "graphs", "node_signals", "sheaves"]
 
 
 @dataclass(frozen=True)
@@ -195,3 +195,62 @@ def node_signals(
         elements=st.floats(-magnitude, magnitude, allow_nan=False, allow_infinity=False,
                            width=width),
     )
+
+
+def sheaves(
+    *,
+    kind: str | None = None,
+    d_v: tuple[int, int] = (1, 3),
+    d_e: tuple[int, int] | None = None,
+    dtype: Any = np.float64,
+    **graph_options: Any,
+) -> st.SearchStrategy:
+    """Strategy for random :class:`~spectral_sheaf.sheaf.Sheaf` objects.
+
+    Parameters
+    ----------
+    kind : {None, "constant", "symmetric", "diagonal", "orthogonal", "general"}
+        Sheaf class (see ``sheaf.random_sheaf``); ``None`` draws one of them.
+    d_v : (int, int)
+        Range of the vertex stalk dimension.
+    d_e : (int, int), optional
+        Range of the edge stalk dimension for ``"general"`` and ``"symmetric"``
+        sheaves; other classes (and ``None``) use ``d_e = d_v``.
+    dtype : float32 or float64
+        Map dtype.
+    **graph_options
+        Passed to :func:`graphs` (undirected; self-loops are never drawn).
+    """
+    from ..sheaf._builders import SHEAF_CLASSES
+
+    if kind is not None:
+        check_option(kind, "kind", SHEAF_CLASSES)
+    if not isinstance(d_v, tuple) or len(d_v) != 2:
+        raise TypeError(f"d_v must be a pair (low, high); got {d_v!r}")
+    lo = check_int(d_v[0], "d_v[0]", minimum=1)
+    hi = check_int(d_v[1], "d_v[1]", minimum=lo)
+    if d_e is not None:
+        if not isinstance(d_e, tuple) or len(d_e) != 2:
+            raise TypeError(f"d_e must be a pair (low, high); got {d_e!r}")
+        e_lo = check_int(d_e[0], "d_e[0]", minimum=1)
+        e_hi = check_int(d_e[1], "d_e[1]", minimum=e_lo)
+    for bad in ("directed", "self_loops"):
+        if graph_options.get(bad):
+            raise ValueError(f"{bad}=True is not possible for sheaves on graphs")
+    dt = float_dtype(dtype, dtype)
+    kinds = st.just(kind) if kind is not None else st.sampled_from(SHEAF_CLASSES)
+
+    @st.composite
+    def draw_sheaf(draw: Any) -> Any:
+        from ..sheaf import random_sheaf
+
+        g = draw(graphs(**graph_options))
+        k = draw(kinds)
+        dv = draw(st.integers(lo, hi))
+        de = dv
+        if d_e is not None and k in ("general", "symmetric"):
+            de = draw(st.integers(e_lo, e_hi))
+        seed = draw(st.integers(0, 2**32 - 1))
+        return random_sheaf(g.to_adjacency(), dv, kind=k, d_e=de, rng=seed, dtype=dt)
+
+    return draw_sheaf()

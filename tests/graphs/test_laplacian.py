@@ -22,6 +22,7 @@ from spectral_sheaf.graphs import (
     grid_graph,
     hypercube_graph,
     incidence_matrix,
+    largest_component,
     magnetic_laplacian,
     path_graph,
     permute,
@@ -512,3 +513,12 @@ def test_boolean_options_must_be_bools():
         incidence_matrix(path_graph(3), weighted="no")
     with pytest.raises(TypeError, match=r"per_channel must be True or False; got int 1"):
         dirichlet_energy(path_graph(3), np.zeros((3, 2)), per_channel=1)
+
+
+def test_largest_component():
+    A = adjacency_from_edges([[0, 1], [2, 3], [3, 4], [4, 2]], 6)
+    sub, nodes = largest_component(A)
+    np.testing.assert_array_equal(nodes, [2, 3, 4])
+    np.testing.assert_array_equal(sub.toarray(), A.toarray()[np.ix_(nodes, nodes)])
+    with pytest.raises(ValueError, match="adjacency must have at least one node"):
+        largest_component(sp.csr_array((0, 0)))

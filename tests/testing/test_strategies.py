@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from spectral_sheaf.graphs import connected_components
-from spectral_sheaf.testing import EdgeList, adjacency_matrices, graphs, node_signals
+from spectral_sheaf.testing import EdgeList, adjacency_matrices, graphs, node_signals, sheaves
 
 
 @given(graphs(min_nodes=3, max_nodes=9))
@@ -117,3 +117,40 @@ def test_strategy_option_errors():
         node_signals(3, magnitude=-1)
     with pytest.raises(ValueError, match=r"magnitude must be <= 3.4e\+38 for float32"):
         node_signals(3, dtype=np.float32, magnitude=1e40)
+
+
+@given(sheaves(kind="orthogonal", d_v=(2, 3), max_nodes=6))
+def test_sheaves_orthogonal(s):
+    assert 2 <= s.d_v <= 3
+    assert s.d_e == s.d_v
+    F = s.maps
+    np.testing.assert_allclose(np.swapaxes(F, 2, 3) @ F,
+                               np.broadcast_to(np.eye(s.d_v), F.shape), atol=1e-12)
+
+
+@given(sheaves(kind="general", d_v=(1, 2), d_e=(3, 4), max_nodes=6, connected=True,
+               dtype=np.float32))
+def test_sheaves_general_with_edge_dimension(s):
+    assert 3 <= s.d_e <= 4
+    assert s.dtype == np.float32
+    assert connected_components(
+        sp.coo_array((np.ones(s.n_edges), (s.edges[:, 0], s.edges[:, 1])),
+                     shape=(s.n_nodes, s.n_nodes))
+    )[0] == 1
+
+
+@given(sheaves(kind="diagonal", max_nodes=6))
+def test_sheaves_diagonal(s):
+    off = s.maps * (1 - np.eye(s.d_v))
+    assert not off.any()
+
+
+def test_sheaves_option_errors():
+    with pytest.raises(ValueError, match=r"kind must be one of"):
+        sheaves(kind="unitary")
+    with pytest.raises(ValueError, match=r"directed=True is not possible for sheaves"):
+        sheaves(directed=True)
+    with pytest.raises(TypeError, match=r"d_v must be a pair \(low, high\); got 3"):
+        sheaves(d_v=3)
+    with pytest.raises(ValueError, match=r"d_v\[1\] must be >= 2; got 1"):
+        sheaves(d_v=(2, 1))
