@@ -76,6 +76,34 @@ def _class_means(X: np.ndarray, y: np.ndarray) -> np.ndarray:
     return (sums / counts[:, None])[y]
 
 
+def _sheaf_section(A: object, labels: np.ndarray, seed: int) -> list[str]:
+    """Separation power of sheaf diffusion on the demo graph (Bodnar et al. 2022)."""
+    from .analysis import separating_sheaf, separation_power
+    from .graphs import largest_component
+    from .sheaf import constant_sheaf, harmonic_space
+
+    sub, keep = largest_component(A)
+    y = labels[keep]
+    d = 2
+    rng = np.random.default_rng(seed)
+    X0 = rng.standard_normal((sub.shape[0] * d, 4))
+    out = [
+        f"Sheaf diffusion on the largest component ({sub.shape[0]} nodes), stalks d = {d},",
+        "random initial features; do the classes end up linearly separable",
+        "(one class against the rest, decided by linear programming)?",
+    ]
+    for name, sheaf in (
+        ("constant sheaf (ordinary graph diffusion)", constant_sheaf(sub, d)),
+        ("O(2) sheaf of Prop. 13, Bodnar et al. 2022", separating_sheaf(
+            sub, y, sheaf_class="orthogonal", d=d)),
+    ):
+        space = harmonic_space(sheaf, normalization="sym")
+        report = separation_power(sheaf, X0, y, space=space)
+        out.append(f"  {name:<44} dim H^0 = {space.dimension}, separable: "
+                   f"{report.separable} (margin {report.separability.margin:.3g})")
+    return [*out, ""]
+
+
 def _step(msg: str, t0: float) -> None:
     print(f"[{time.perf_counter() - t0:6.2f}s] {msg}", flush=True)
 
@@ -159,6 +187,9 @@ def run_demo(out: Path, *, n_nodes: int = 600, seed: int = 0) -> Path:
         f"features {rq(data.features):.3f}",
         "",
     ]
+
+    _step("sheaf diffusion: separation power in the limit t -> infinity", t0)
+    lines += _sheaf_section(A, data.labels, seed)
 
     _step("plotting", t0)
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), layout="constrained")

@@ -19,3 +19,15 @@ def test_compare_graphs_quick_runs():
     assert "random/rcm" in out
     # once in each assembly table, twice (given, rcm) in each product table
     assert out.count("kNN 2k (k=10)") == 6
+
+
+@pytest.mark.slow
+def test_compare_sheaf_quick_runs():
+    out = subprocess.run(
+        [sys.executable, str(BENCH / "compare_sheaf.py"), "--quick"],
+        capture_output=True, text=True, check=True, timeout=600,
+    ).stdout
+    assert "scipy/ours" in out
+    # five stalk dimensions in each of the two node orders
+    assert out.count("random") >= 5
+    assert "matrix-free" in out

@@ -26,6 +26,10 @@ def test_demo_writes_report_and_png(tmp_path, capsys):
     assert len(errs) == 2
     assert max(errs) < 1e-12
     assert "nodes 120" in report
+    sheaf_lines = [line for line in report.splitlines() if "dim H^0" in line]
+    assert len(sheaf_lines) == 2
+    assert "separable: False" in sheaf_lines[0]  # constant sheaf
+    assert "separable: True" in sheaf_lines[1]  # the O(2) sheaf of Prop. 13
 
 
 @pytest.mark.parametrize(("args", "msg"), [

@@ -92,7 +92,7 @@ def _one_vs_rest_margin(X: np.ndarray, positive: np.ndarray) -> float:
     res = linprog(c, A_ub=A, b_ub=np.zeros(N), bounds=bounds, method="highs")
     if res.status != 0:  # pragma: no cover - the program is always feasible and bounded
         raise RuntimeError(f"linear program failed: {res.message}")
-    return float(-res.fun)
+    return float(-res.fun) + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
 def _multiclass_margin(X: np.ndarray, y: np.ndarray, C: int) -> float:
@@ -124,7 +124,7 @@ def _multiclass_margin(X: np.ndarray, y: np.ndarray, C: int) -> float:
     res = linprog(c_obj, A_ub=A, b_ub=np.zeros(r), bounds=bounds, method="highs")
     if res.status != 0:  # pragma: no cover
         raise RuntimeError(f"linear program failed: {res.message}")
-    return float(-res.fun)
+    return float(-res.fun) + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
 def linear_separability(

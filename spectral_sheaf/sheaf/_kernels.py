@@ -41,8 +41,8 @@ def _incidence_fill(edges, n):  # pragma: no cover - compiled
     for i in range(n):
         indptr[i + 1] += indptr[i]
     pos = indptr[:-1].copy()
-    nbr = np.empty(2 * m, dtype=np.int64)
-    eid = np.empty(2 * m, dtype=np.int64)
+    nbr = np.empty(2 * m, dtype=np.int32)
+    eid = np.empty(2 * m, dtype=np.int32)
     side = np.empty(2 * m, dtype=np.int8)
     for e in range(m):
         u = edges[e, 0]
@@ -136,51 +136,61 @@ def assemble_laplacian(
 
     Block row ``i`` holds ``deg_i + 1`` blocks of ``dv x dv`` in increasing column order:
     ``-F_{i<|e}^T F_{j<|e}`` for each neighbour ``j`` and the degree block at ``j = i``.
+    Nodes are processed in contiguous chunks with one scratch block per chunk, so
+    nothing is allocated per node inside the parallel loop.
     """
     n = indptr.shape[0] - 1
     de = maps.shape[2]
     dv = maps.shape[3]
-    for ii in prange(n):
-        i = np.int64(ii)  # a prange index may be unsigned; keep one integer type
+    n_chunks = min(n, 256)
+    for ch in prange(n_chunks):
         blk = np.empty((dv, dv))
         tmp = np.empty((dv, dv))
-        start = indptr[i]
-        end = indptr[i + 1]
-        p = start
-        placed = False
-        for slot in range(end - start + 1):
-            if not placed and (p == end or nbr[p] > i):
-                j = i
-                blk[:, :] = 0.0
-                for q in range(start, end):
-                    e = eid[q]
-                    s = side[q]
+        lo = np.int64(ch) * n // n_chunks
+        hi = (np.int64(ch) + 1) * n // n_chunks
+        for i in range(lo, hi):
+            start = indptr[i]
+            end = indptr[i + 1]
+            p = start
+            placed = False
+            for slot in range(end - start + 1):
+                if not placed and (p == end or nbr[p] > i):
+                    j = i
+                    for a in range(dv):
+                        for c in range(dv):
+                            blk[a, c] = 0.0
+                    for q in range(start, end):
+                        e = eid[q]
+                        s = side[q]
+                        for a in range(dv):
+                            for c in range(a, dv):
+                                acc = 0.0
+                                for k in range(de):
+                                    acc += maps[e, s, k, a] * maps[e, s, k, c]
+                                blk[a, c] += acc
+                    for a in range(dv):  # the degree block is symmetric
+                        for c in range(a):
+                            blk[a, c] = blk[c, a]
+                    placed = True
+                else:
+                    j = nbr[p]
+                    e = eid[p]
+                    s = side[p]
+                    o = 1 - s
                     for a in range(dv):
                         for c in range(dv):
                             acc = 0.0
                             for k in range(de):
-                                acc += maps[e, s, k, a] * maps[e, s, k, c]
-                            blk[a, c] += acc
-                placed = True
-            else:
-                j = nbr[p]
-                e = eid[p]
-                s = side[p]
-                o = 1 - s
+                                acc += maps[e, s, k, a] * maps[e, o, k, c]
+                            blk[a, c] = -acc
+                    p += 1
+                if mode != 0:
+                    _scaled_store(blk, tmp, scale, mode, i, j, dv)
                 for a in range(dv):
+                    base = out_indptr[i * dv + a] + slot * dv
                     for c in range(dv):
-                        acc = 0.0
-                        for k in range(de):
-                            acc += maps[e, s, k, a] * maps[e, o, k, c]
-                        blk[a, c] = -acc
-                p += 1
-            if mode != 0:
-                _scaled_store(blk, tmp, scale, mode, i, j, dv)
-            for a in range(dv):
-                base = out_indptr[i * dv + a] + slot * dv
-                for c in range(dv):
-                    out_indices[base + c] = j * dv + c
-                    out_data[base + c] = blk[a, c]
+                        out_indices[base + c] = j * dv + c
+                        out_data[base + c] = blk[a, c]
 
 
 @njit(cache=True, parallel=True)
