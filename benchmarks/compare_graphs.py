@@ -17,11 +17,10 @@ Run: ``python benchmarks/compare_graphs.py`` (``--quick`` for small sizes).
 from __future__ import annotations
 
 import argparse
-import time
-from collections.abc import Callable
 
 import numpy as np
 import scipy.sparse as sp
+from _timing import median_time  # benchmarks/_timing.py (run as a script)
 from scipy.sparse.csgraph import laplacian as scipy_laplacian
 
 from spectral_sheaf.graphs import (
@@ -31,16 +30,6 @@ from spectral_sheaf.graphs import (
     permute,
     reverse_cuthill_mckee,
 )
-
-
-def median_time(fn: Callable[[], object], repeats: int) -> float:
-    fn()  # warm-up (Numba compilation, caches)
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
 
 
 def copy_bandwidth(n_bytes: int = 256 * 2**20) -> float:

@@ -21,24 +21,13 @@ product. Run: ``python benchmarks/compare_sheaf.py`` (``--quick`` for small size
 from __future__ import annotations
 
 import argparse
-import time
-from collections.abc import Callable
 
 import numpy as np
 import scipy.sparse as sp
+from _timing import median_time  # benchmarks/_timing.py (run as a script)
 
 from spectral_sheaf.graphs import knn_graph
 from spectral_sheaf.sheaf import Sheaf, random_sheaf, sheaf_laplacian
-
-
-def median_time(fn: Callable[[], object], repeats: int) -> float:
-    fn()  # warm-up: Numba compilation, allocator, caches
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
 
 
 def scipy_construction(s: Sheaf) -> sp.csr_array:
