@@ -9,6 +9,8 @@ Every kernel loops over nodes or edges in parallel with no write conflicts.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numba import njit, prange
 
@@ -128,7 +130,7 @@ def _scaled_store(blk, tmp, scale, mode, i, j, dv):  # pragma: no cover - compil
                 blk[a, c] = acc
 
 
-_ASSEMBLERS: dict[tuple[int, int], object] = {}
+_ASSEMBLERS: dict[tuple[int, int], Any] = {}
 
 
 def assemble_laplacian(
