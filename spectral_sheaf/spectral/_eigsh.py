@@ -1,0 +1,470 @@
+"""Eigen-solvers for symmetric problems behind one call, with verified answers."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import scipy.linalg
+import scipy.sparse as sp
+from scipy.sparse.linalg import LinearOperator, aslinearoperator, lobpcg, splu
+from scipy.sparse.linalg import eigsh as _arpack
+
+from .._validation import (
+    as_csr,
+    as_float_array,
+    check_int,
+    check_option,
+    check_positive_real,
+    check_rng,
+    check_square,
+    check_symmetric,
+)
+from ._bounds import _norm_bound
+
+__all__ = ["EigenResult", "EigenSolverError", "eigsh"]
+
+_METHODS = ("auto", "dense", "arpack", "shift_invert", "lobpcg")
+DENSE_AUTO = 2000  # auto uses LAPACK up to this size
+
+
+class EigenSolverError(RuntimeError):
+    """No method returned verified eigenpairs (the message holds the residuals)."""
+
+
+@dataclass(frozen=True)
+class EigenResult:
+    """Eigenpairs with what was measured about them.
+
+    Attributes
+    ----------
+    eigenvalues : ndarray, shape (k,)
+        Ascending.
+    eigenvectors : ndarray, shape (n, k)
+        M-orthonormal columns; the largest-magnitude entry of each is positive.
+    residuals : ndarray, shape (k,)
+        ``||A x - lambda M x||`` of each pair.
+    converged : ndarray of bool, shape (k,)
+        Whether each residual is within ``tol * norm_bound``.
+    method : str
+        The method whose answer this is.
+    tol : float
+        Relative tolerance the residuals were checked against.
+    norm_bound : float
+        The upper bound of ``||A||`` used to scale ``tol``.
+    n_matvecs : int
+        Operator applications (by the solver and the checks); for shift-invert, the
+        solves with the factorisation.
+    n_factorizations : int
+        Sparse factorisations computed.
+    wall_time : float
+        Seconds.
+    missed_check : str
+        How members of a degenerate group that the solver could have skipped were
+        looked for, and the outcome.
+    attempts : tuple of str
+        For ``method="auto"``: each method tried and why it was rejected.
+    """
+
+    eigenvalues: np.ndarray
+    eigenvectors: np.ndarray
+    residuals: np.ndarray
+    converged: np.ndarray
+    method: str
+    tol: float
+    norm_bound: float
+    n_matvecs: int
+    n_factorizations: int
+    wall_time: float
+    missed_check: str
+    attempts: tuple[str, ...] = field(default=())
+
+    @property
+    def verified(self) -> bool:
+        """All residuals within tolerance and no missed eigenvalue found."""
+        return bool(self.converged.all()) and not self.missed_check.startswith("missed")
+
+
+class _Counter:
+    """Wrap an operator and count applications."""
+
+    def __init__(self, A: Any) -> None:
+        self.op = aslinearoperator(A)
+        self.count = 0
+
+    def linear_operator(self) -> LinearOperator:
+        def mv(x: np.ndarray) -> np.ndarray:
+            self.count += 1 if x.ndim == 1 else x.shape[1]
+            return self.op @ x
+
+        return LinearOperator(self.op.shape, matvec=mv, matmat=mv, dtype=self.op.dtype)
+
+
+def _checked_operator(A: Any, name: str) -> Any:
+    if isinstance(A, LinearOperator):
+        if A.shape[0] != A.shape[1]:
+            raise ValueError(f"{name} must be square; got shape {A.shape}")
+        return A
+    M = as_csr(A, name, allow_complex=True)
+    check_square(M, name)
+    if not np.all(np.isfinite(M.data)):
+        raise ValueError(f"{name} must contain only finite values; got NaN or inf entries")
+    check_symmetric(M, name, context="for eigsh",
+                    hint="eigsh solves symmetric (Hermitian) problems only")
+    return M
+
+
+def _check_mass(M: Any, n: int) -> Any:
+    if M is None:
+        return None
+    Mm = _checked_operator(M, "M")
+    if Mm.shape != (n, n):
+        raise ValueError(f"M must have the shape of A, ({n}, {n}); got {Mm.shape}")
+    if not isinstance(Mm, LinearOperator):
+        d = Mm.diagonal()
+        if np.any(d.real <= 0):
+            raise ValueError(
+                f"M must be positive definite; got a diagonal entry {float(d.real.min()):.3g} "
+                "<= 0"
+            )
+        if n <= 4000:
+            try:
+                scipy.linalg.cholesky(Mm.toarray())
+            except np.linalg.LinAlgError as exc:
+                raise ValueError("M must be positive definite; its Cholesky factorisation "
+                                 "failed") from exc
+    return Mm
+
+
+def _fix_signs(X: np.ndarray) -> np.ndarray:
+    if X.size == 0:
+        return X
+    idx = np.argmax(np.abs(X), axis=0)
+    s = np.sign(X[idx, np.arange(X.shape[1])].real)
+    s[s == 0] = 1.0
+    return X * s
+
+
+def _residuals(A: Any, M: Any, lam: np.ndarray, X: np.ndarray) -> np.ndarray:
+    AX = A @ X
+    MX = X if M is None else M @ X
+    return np.linalg.norm(AX - MX * lam[None, :], axis=0)
+
+
+def eigsh(
+    A: Any,
+    k: int,
+    *,
+    M: Any = None,
+    which: Literal["smallest", "largest"] = "smallest",
+    method: Literal["auto", "dense", "arpack", "shift_invert", "lobpcg"] = "auto",
+    tol: float = 1e-8,
+    maxiter: int | None = None,
+    sigma: float | None = None,
+    known_kernel: Any = None,
+    on_failure: Literal["raise", "warn"] = "raise",
+    rng: Any = None,
+) -> EigenResult:
+    """``k`` extreme eigenpairs of a symmetric (generalised) problem, verified.
+
+    Solves ``A x = lambda M x`` (``M = I`` when omitted) for the ``k`` smallest or
+    largest eigenvalues, then checks every pair's residual ``||A x - lambda M x||``
+    against ``tol * ||A||`` and looks for eigenvalues the solver may have skipped
+    (members of a degenerate group). Nothing unverified is returned silently.
+
+    Parameters
+    ----------
+    A : sparse, dense or LinearOperator, shape (n, n)
+        Symmetric (Hermitian).
+    k : int
+        Number of eigenpairs, ``1 <= k < n`` (``k <= n`` for ``method="dense"``).
+    M : sparse, dense or LinearOperator, optional
+        Symmetric positive definite mass matrix.
+    which : {"smallest", "largest"}
+        Which end of the spectrum.
+    method : {"auto", "dense", "arpack", "shift_invert", "lobpcg"}
+        ``"dense"``: LAPACK (``scipy.linalg.eigh``). ``"arpack"``: implicitly restarted
+        Lanczos (``scipy.sparse.linalg.eigsh``). ``"shift_invert"`` (``which =
+        "smallest"``): ARPACK on ``(A - sigma M)^{-1}`` with one SuperLU factorisation
+        (``MMD_AT_PLUS_A`` ordering, symmetric mode); ``sigma`` defaults to a small
+        negative shift, ``-1e-6 ||A||``. ``"lobpcg"``: block LOBPCG with a random start,
+        the known kernel passed as constraints. ``"auto"``: dense up to 2000 rows;
+        else shift-invert for the smallest pairs of a matrix and ARPACK otherwise;
+        when a method fails verification the next one is tried (shift-invert, ARPACK,
+        LOBPCG, then dense up to 20000 rows), and each attempt is recorded.
+    tol : float
+        Relative residual tolerance, ``||A x - lambda M x|| <= tol * ||A||``.
+    maxiter : int, optional
+        Iteration cap of the iterative methods.
+    sigma : float, optional
+        Shift of ``"shift_invert"``.
+    known_kernel : array, shape (n, r), optional
+        A basis of ``ker A`` known beforehand (for a graph Laplacian, the component
+        indicators: :func:`laplacian_kernel`). Returned exactly, without iterating,
+        as the first ``r`` pairs when ``which="smallest"``; the solver works on the
+        complement.
+    on_failure : {"raise", "warn"}
+        For an explicit ``method``: raise :class:`EigenSolverError` or warn and return
+        the unverified result (``result.verified`` is False).
+    rng : Generator, int or None
+        Start vectors of the iterative methods.
+
+    Returns
+    -------
+    EigenResult
+
+    Notes
+    -----
+    The missed-eigenvalue check is independent of the solver: with ``X`` the found
+    vectors, the smallest (largest) eigenvalue of ``A`` on the M-orthogonal
+    complement of ``X`` is computed (LAPACK for n <= 2000, else LOBPCG with ``X`` as
+    constraints); it must not lie below (above) the last found eigenvalue by more
+    than the tolerance.
+    """
+    t0 = time.perf_counter()
+    check_option(which, "which", ("smallest", "largest"))
+    check_option(method, "method", _METHODS)
+    check_option(on_failure, "on_failure", ("raise", "warn"))
+    tol = check_positive_real(tol, "tol")
+    if maxiter is not None:
+        maxiter = check_int(maxiter, "maxiter", minimum=1)
+    g = check_rng(rng)
+    Aop = _checked_operator(A, "A")
+    n = Aop.shape[0]
+    k = check_int(k, "k", minimum=1)
+    if k > n or (k == n and method not in ("dense", "auto")):
+        raise ValueError(
+            f"k must be < n = {n} for iterative methods (<= n for method='dense'); got k={k}"
+        )
+    Mop = _check_mass(M, n)
+    K = None
+    if known_kernel is not None:
+        K = as_float_array(known_kernel, "known_kernel", ndim=(1, 2))
+        if K.shape[0] != n:
+            raise ValueError(f"known_kernel must have n = {n} rows; got shape {K.shape}")
+        K = K.reshape(n, -1)
+        if which != "smallest":
+            raise ValueError("known_kernel applies to which='smallest' only")
+        K = _m_orthonormalize(K, Mop)
+        if K.shape[1] > k:
+            raise ValueError(f"known_kernel has {K.shape[1]} columns, more than k = {k}")
+    norm = _norm_bound(Aop)
+    counter = _Counter(Aop)
+    state = {"factorizations": 0}
+    order = _auto_order(Aop, n, which) if method == "auto" else [method]
+    attempts: list[str] = []
+    last: EigenResult | None = None
+    for m in order:
+        try:
+            lam, X = _solve(m, Aop, Mop, counter, k, which, tol, maxiter, sigma, K, g, norm,
+                            state)
+        except (np.linalg.LinAlgError, RuntimeError, ValueError) as exc:
+            if method != "auto" and isinstance(exc, ValueError):
+                raise
+            attempts.append(f"{m}: failed ({type(exc).__name__}: {str(exc)[:120]})")
+            continue
+        res = _residuals(Aop, Mop, lam, X)
+        conv = res <= tol * max(norm, np.finfo(float).tiny)
+        missed = _missed_check(Aop, Mop, lam, X, which, tol, norm, g, counter)
+        last = EigenResult(lam, _fix_signs(X), res, conv, m, tol, norm, counter.count,
+                           state["factorizations"], time.perf_counter() - t0, missed,
+                           tuple(attempts))
+        if last.verified:
+            break
+        attempts.append(f"{m}: not verified (max residual {res.max():.3g}, tol*||A|| = "
+                        f"{tol * norm:.3g}; {missed})")
+    if last is None or not last.verified:
+        msg = ("no method returned verified eigenpairs; " if method == "auto" else
+               f"method={method!r} did not return verified eigenpairs; ") + "; ".join(attempts)
+        if last is None or on_failure == "raise" or method == "auto":
+            raise EigenSolverError(msg)
+        warnings.warn(msg, RuntimeWarning, stacklevel=2)
+        return last
+    return EigenResult(last.eigenvalues, last.eigenvectors, last.residuals, last.converged,
+                       last.method, tol, norm, counter.count, state["factorizations"],
+                       time.perf_counter() - t0, last.missed_check, tuple(attempts))
+
+
+def _auto_order(A: Any, n: int, which: str) -> list[str]:
+    if n <= DENSE_AUTO and not isinstance(A, LinearOperator):
+        return ["dense"]
+    first = ["shift_invert"] if which == "smallest" and not isinstance(A, LinearOperator) \
+        else ["arpack"]
+    rest = [m for m in ("shift_invert", "arpack", "lobpcg") if m not in first]
+    if isinstance(A, LinearOperator):
+        rest = [m for m in rest if m != "shift_invert"]
+    tail = ["dense"] if n <= 20000 and not isinstance(A, LinearOperator) else []
+    return first + rest + tail
+
+
+def _m_orthonormalize(X: np.ndarray, M: Any) -> np.ndarray:
+    if M is None:
+        return np.linalg.qr(X)[0]
+    G = X.T @ (M @ X)
+    C = np.linalg.cholesky(0.5 * (G + G.T))
+    return np.linalg.solve(C, X.T).T
+
+
+def _deflated(A: Any, M: Any, K: np.ndarray | None, shift: float) -> Any:
+    """Return ``A + shift * (M K)(M K)^T``, which moves span(K) to eigenvalue ``shift``."""
+    if K is None or K.shape[1] == 0:
+        return A
+    MK = K if M is None else np.asarray(M @ K)
+    if isinstance(A, LinearOperator):
+        return LinearOperator(A.shape, matvec=lambda x: A @ x + shift * (MK @ (MK.T @ x)),
+                              matmat=lambda X: A @ X + shift * (MK @ (MK.T @ X)),
+                              dtype=A.dtype)
+    return A.toarray() + shift * (MK @ MK.T)
+
+
+def _solve(method: str, A: Any, M: Any, counter: _Counter, k: int, which: str, tol: float,
+           maxiter: int | None, sigma: float | None, K: np.ndarray | None,
+           g: np.random.Generator, norm: float, state: dict) -> tuple[np.ndarray, np.ndarray]:
+    n = A.shape[0]
+    r = 0 if K is None else K.shape[1]
+    kk = k - r  # pairs to compute beyond the known kernel
+    if kk == 0 and K is not None:
+        return np.zeros(r), K
+    shift = 2.0 * norm + 1.0  # above the spectrum: the kernel leaves the bottom
+    if method == "dense":
+        Ad = A.toarray() if sp.issparse(A) else np.asarray(A @ np.eye(n))
+        Md = None if M is None else (M.toarray() if sp.issparse(M) else np.asarray(M @ np.eye(n)))
+        if K is not None:
+            MK = K if Md is None else Md @ K
+            Ad = Ad + shift * (MK @ MK.T)
+        idx = [0, kk - 1] if which == "smallest" else [n - kk, n - 1]
+        lam, X = scipy.linalg.eigh(Ad, Md, subset_by_index=idx)
+        counter.count += n
+    elif method == "arpack":
+        op = counter.linear_operator() if K is None else aslinearoperator(
+            _deflated(counter.linear_operator(), M, K, shift))
+        lam, X = _arpack_restarted(op, M, kk, n, which, tol, maxiter, g, norm)
+    elif method == "shift_invert":
+        if which != "smallest":
+            raise ValueError("method='shift_invert' is for which='smallest'; use 'arpack'")
+        if isinstance(A, LinearOperator):
+            raise ValueError("method='shift_invert' needs A as a matrix to factorise; got a "
+                             "LinearOperator")
+        s = -1e-6 * norm if sigma is None else float(sigma)
+        Msp = sp.eye_array(n, format="csc") if M is None else sp.csc_array(M)
+        lu = splu(sp.csc_array(A - s * Msp), permc_spec="MMD_AT_PLUS_A",
+                  options={"SymmetricMode": True}, diag_pivot_thresh=0.0)
+        state["factorizations"] += 1
+        kk_si = _buffered(kk + r, n)  # through the kernel; the known part is dropped
+        def solve(b: np.ndarray) -> np.ndarray:
+            counter.count += 1  # a solve stands in for an operator application
+            return lu.solve(b)
+
+        opinv = LinearOperator((n, n), matvec=solve, dtype=np.float64)
+        lam, X = _arpack(counter.linear_operator(), k=kk_si, M=M, sigma=s, which="LM",
+                         OPinv=opinv, tol=tol * 1e-2, maxiter=maxiter,
+                         v0=g.standard_normal(n))
+        lam, X = _keep(lam, X, kk + r, "smallest")
+        if K is not None:
+            # remove the known kernel from the computed vectors, keep the top kk
+            X = X - K @ (K.T @ (X if M is None else M @ X))
+            keep = np.argsort(-np.linalg.norm(X, axis=0))[:kk]
+            keep.sort()
+            lam, X = lam[keep], X[:, keep]
+            X = _m_orthonormalize(X, M)
+    else:  # lobpcg
+        X0 = g.standard_normal((n, kk))
+        # the known kernel is shifted away rather than passed as constraints (scipy's
+        # LOBPCG refuses constraints when it falls back to its dense solver)
+        op = counter.linear_operator() if K is None else aslinearoperator(
+            _deflated(counter.linear_operator(), M, K, shift))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # non-convergence is judged by our check
+            lam, X = lobpcg(op, X0, B=M, largest=which == "largest", tol=tol * norm * 1e-1,
+                            maxiter=maxiter or 500)
+    order = np.argsort(lam)
+    lam, X = np.asarray(lam)[order].real, np.asarray(X)[:, order]
+    if K is not None:
+        lam = np.concatenate([np.zeros(r), lam])
+        X = np.hstack([K, X])
+    return lam, X
+
+
+def _arpack_restarted(op: Any, M: Any, k: int, n: int, which: str, tol: float,
+                      maxiter: int | None, g: np.random.Generator,
+                      norm: float) -> tuple[np.ndarray, np.ndarray]:
+    """ARPACK with deflation restarts for degenerate groups.
+
+    A single-vector Krylov method finds one vector per distinct eigenvalue in exact
+    arithmetic, so members of a degenerate group can be missing. After each run the
+    pairs found are moved out of the way (shifted beyond the wanted end of the
+    spectrum) and ARPACK runs again on what is left; the union is kept while new runs
+    still find eigenvalues inside the wanted set (at most four restarts).
+    """
+    sa = which == "smallest"
+    lam, X = _arpack(op, k=_buffered(k, n), M=M, which="SA" if sa else "LA",
+                     tol=tol * 1e-2, maxiter=maxiter, v0=g.standard_normal(n))
+    lam, X = _keep(lam, X, k, which)
+    for _ in range(4):
+        shift = (2.0 * norm + 1.0) * (1.0 if sa else -1.0)
+        X = _m_orthonormalize(X, M)
+        deflated = aslinearoperator(_deflated(op, M, X, shift))
+        kk = min(k, n - 1 - X.shape[1])
+        if kk < 1:
+            break
+        mu, Y = _arpack(deflated, k=kk, M=M, which="SA" if sa else "LA", tol=tol * 1e-2,
+                        maxiter=maxiter, v0=g.standard_normal(n))
+        inside = mu < lam.max() if sa else mu > lam.min()
+        if not inside.any():
+            break
+        lam = np.concatenate([lam, mu[inside]])
+        X = np.hstack([X, Y[:, inside]])
+        lam, X = _keep(lam, X, k, which)
+    return lam, _m_orthonormalize(X, M)
+
+
+def _buffered(k: int, n: int) -> int:
+    """Ask a Krylov solver for a few more pairs than needed.
+
+    Clusters at the edge of the wanted set are where ARPACK skips group members.
+    """
+    return min(n - 1, k + max(4, k // 2))
+
+
+def _keep(lam: np.ndarray, X: np.ndarray, k: int, which: str) -> tuple[np.ndarray, np.ndarray]:
+    order = np.argsort(lam)
+    order = order[:k] if which == "smallest" else order[-k:]
+    return lam[order], X[:, order]
+
+
+def _missed_check(A: Any, M: Any, lam: np.ndarray, X: np.ndarray, which: str, tol: float,
+                  norm: float, g: np.random.Generator, counter: _Counter) -> str:
+    n = A.shape[0]
+    k = X.shape[1]
+    if k >= n:
+        return "complete spectrum: nothing to miss"
+    gap_tol = max(tol * norm * 10, 1e-12 * norm)
+    edge = lam[-1] if which == "smallest" else lam[0]
+    if n <= DENSE_AUTO:
+        # exact: eigenvalues of A on the M-orthogonal complement of X
+        Ad = A.toarray() if sp.issparse(A) else np.asarray(A @ np.eye(n))
+        Md = None if M is None else (M.toarray() if sp.issparse(M) else np.asarray(M @ np.eye(n)))
+        MX = X if Md is None else Md @ X
+        Q = scipy.linalg.null_space(MX.T)  # orthonormal basis of the complement
+        if Md is None:
+            mu = scipy.linalg.eigh(Q.T @ Ad @ Q, eigvals_only=True)
+        else:
+            mu = scipy.linalg.eigh(Q.T @ Ad @ Q, Q.T @ Md @ Q, eigvals_only=True)
+        beyond = mu[0] if which == "smallest" else mu[-1]
+        how = "dense complement"
+    else:
+        X0 = g.standard_normal((n, 1))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            mu, _ = lobpcg(counter.linear_operator(), X0, B=M, Y=X,
+                           largest=which == "largest", tol=tol * norm, maxiter=200)
+        beyond = float(np.asarray(mu).ravel()[0])
+        how = "LOBPCG on the complement"
+    if which == "smallest" and beyond < edge - gap_tol:
+        return f"missed: {how} has eigenvalue {beyond:.12g} below the last found {edge:.12g}"
+    if which == "largest" and beyond > edge + gap_tol:
+        return f"missed: {how} has eigenvalue {beyond:.12g} above the last found {edge:.12g}"
+    return f"none missed ({how}: next eigenvalue {beyond:.12g})"

@@ -1,0 +1,190 @@
+from math import comb
+
+import numpy as np
+import pytest
+import scipy.linalg
+import scipy.sparse as sp
+from hypothesis import given
+from scipy.sparse.linalg import aslinearoperator
+
+from spectral_sheaf.graphs import (
+    adjacency_from_edges,
+    complete_graph,
+    graph_laplacian,
+    grid_graph,
+    hypercube_graph,
+    path_graph,
+)
+from spectral_sheaf.spectral import (
+    EigenSolverError,
+    eigsh,
+    gft,
+    igft,
+    laplacian_kernel,
+    spectral_bounds,
+)
+from spectral_sheaf.testing import adjacency_matrices
+
+METHODS = ["dense", "arpack", "shift_invert", "lobpcg", "auto"]
+
+
+def torus_spectrum(shape):
+    total = np.zeros(1)
+    for n in shape:
+        total = (total[:, None] + 2 - 2 * np.cos(2 * np.pi * np.arange(n) / n)).ravel()
+    return np.sort(total)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_degenerate_groups_come_out_whole(method):
+    # torus 8 x 10: the 9 smallest eigenvalues are 0, then groups of 2 and 4
+    L = graph_laplacian(grid_graph((8, 10), periodic=True))
+    exact = torus_spectrum((8, 10))[:9]
+    r = eigsh(L, 9, method=method, rng=1)
+    assert r.verified
+    np.testing.assert_allclose(r.eigenvalues, exact, atol=1e-8)
+    np.testing.assert_allclose(r.eigenvectors.T @ r.eigenvectors, np.eye(9), atol=1e-8)
+    assert r.method == (method if method != "auto" else "dense")
+
+
+@pytest.mark.parametrize("method", ["dense", "arpack", "lobpcg"])
+def test_largest_of_hypercube(method):
+    L = graph_laplacian(hypercube_graph(6))
+    full = np.repeat(2.0 * np.arange(7), [comb(6, j) for j in range(7)])
+    r = eigsh(L, 7, which="largest", method=method, rng=2)
+    np.testing.assert_allclose(r.eigenvalues, full[-7:], atol=1e-8)
+
+
+def test_known_kernel_is_returned_exactly():
+    A = adjacency_from_edges([[0, 1], [1, 2], [3, 4], [4, 5], [5, 3]], 7)  # 3 components
+    L = graph_laplacian(A)
+    K = laplacian_kernel(A)
+    assert K.shape == (7, 3)
+    for method in ("dense", "arpack", "shift_invert", "lobpcg"):
+        r = eigsh(L, 4, method=method, known_kernel=K, rng=0)
+        np.testing.assert_allclose(r.eigenvalues[:3], 0.0, atol=0)
+        np.testing.assert_allclose(r.eigenvalues[3], 1.0, atol=1e-8)  # path P3: 1, 3
+        assert r.verified
+    Ks = laplacian_kernel(A, normalization="sym")
+    np.testing.assert_allclose(graph_laplacian(A, normalization="sym") @ Ks, 0, atol=1e-14)
+
+
+def test_generalised_problems_with_lumped_and_full_mass():
+    n = 60
+    h = 1.0 / (n - 1)
+    L = graph_laplacian(path_graph(n)) / h
+    lumped = sp.diags_array(np.r_[h / 2, np.full(n - 2, h), h / 2])
+    full = sp.diags_array([np.full(n - 1, h / 6), np.r_[h / 3, np.full(n - 2, 2 * h / 3), h / 3],
+                           np.full(n - 1, h / 6)], offsets=[-1, 0, 1])
+    for M in (lumped, full):
+        ref = scipy.linalg.eigh(L.toarray(), M.toarray(), subset_by_index=[0, 5],
+                                eigvals_only=True)
+        for method in ("dense", "arpack", "shift_invert", "lobpcg"):
+            r = eigsh(L, 6, M=M, method=method, rng=3)
+            np.testing.assert_allclose(r.eigenvalues, ref, atol=1e-7 * ref[-1])
+            # M-orthonormal eigenvectors
+            np.testing.assert_allclose(r.eigenvectors.T @ (M @ r.eigenvectors), np.eye(6),
+                                       atol=1e-7)
+
+
+def test_planted_failure_is_reported_not_returned():
+    L = graph_laplacian(grid_graph((30, 30)))
+    with pytest.raises(EigenSolverError, match=r"method='lobpcg' did not return verified "
+                       r"eigenpairs; lobpcg: not verified \(max residual"):
+        eigsh(L, 6, method="lobpcg", maxiter=2, tol=1e-12, rng=0)
+    with pytest.warns(RuntimeWarning, match="did not return verified"):
+        r = eigsh(L, 6, method="lobpcg", maxiter=2, tol=1e-12, rng=0, on_failure="warn")
+    assert not r.verified
+    assert not r.converged.all()
+    with pytest.raises(EigenSolverError, match=r"arpack: failed"):
+        eigsh(L, 6, method="arpack", maxiter=2, tol=1e-12, rng=0)
+
+
+def test_linear_operator_input():
+    L = graph_laplacian(grid_graph((9, 9)))
+    r = eigsh(aslinearoperator(L), 5, method="lobpcg", rng=4)
+    np.testing.assert_allclose(r.eigenvalues, eigsh(L, 5, method="dense").eigenvalues,
+                               atol=1e-8)
+    with pytest.raises(ValueError, match=r"shift_invert' needs A as a matrix"):
+        eigsh(aslinearoperator(L), 5, method="shift_invert")
+
+
+def test_deterministic_signs_and_counts():
+    L = graph_laplacian(grid_graph((7, 9)))
+    a = eigsh(L, 4, method="arpack", rng=1)
+    b = eigsh(L, 4, method="arpack", rng=99)
+    np.testing.assert_allclose(np.abs(a.eigenvectors[:, 3]), np.abs(b.eigenvectors[:, 3]),
+                               atol=1e-7)
+    idx = np.argmax(np.abs(a.eigenvectors), axis=0)
+    assert np.all(a.eigenvectors[idx, np.arange(4)] > 0)
+    si = eigsh(L, 4, method="shift_invert")
+    assert si.n_factorizations == 1
+    assert si.n_matvecs > 0
+    assert si.wall_time > 0
+
+
+@given(adjacency_matrices(min_nodes=3, max_nodes=12))
+def test_gft_roundtrip_and_residuals(A):
+    L = graph_laplacian(A)
+    n = L.shape[0]
+    r = eigsh(L, n, method="dense")
+    assert np.all(r.residuals <= 1e-8 * max(1.0, r.norm_bound))
+    x = np.linspace(-1, 1, n)
+    np.testing.assert_allclose(igft(r, gft(r, x)), x, atol=1e-10)
+    part = eigsh(L, n - 1, method="dense")
+    y = igft(part, gft(part, x))  # projection onto the span
+    np.testing.assert_allclose(igft(part, gft(part, y)), y, atol=1e-10)
+
+
+@given(adjacency_matrices(min_nodes=2, max_nodes=15))
+def test_spectral_bounds_contain_the_spectrum(A):
+    L = graph_laplacian(A)
+    lam = np.linalg.eigvalsh(L.toarray())
+    b = spectral_bounds(L, rng=0)
+    assert b.upper >= lam[-1] - 1e-10
+    assert b.lower <= lam[0] + 1e-10
+    assert b.gershgorin[1] >= b.upper
+
+
+def test_spectral_bounds_are_tight_on_a_large_grid():
+    L = graph_laplacian(grid_graph((60, 60)))
+    b = spectral_bounds(L, steps=40, rng=0)
+    exact_max = 2 * (2 - 2 * np.cos(np.pi * 59 / 60))
+    assert exact_max <= b.upper <= 8.0
+    assert b.upper - exact_max < 0.05
+
+
+def test_bad_input_messages():
+    L = graph_laplacian(complete_graph(5))
+    with pytest.raises(ValueError, match=r"k must be >= 1; got 0"):
+        eigsh(L, 0)
+    with pytest.raises(ValueError, match=r"k must be < n = 5 for iterative methods"):
+        eigsh(L, 5, method="arpack")
+    with pytest.raises(ValueError, match=r"k must be < n = 5 for iterative methods \(<= n for "
+                       r"method='dense'\); got k=6"):
+        eigsh(L, 6)
+    with pytest.raises(ValueError, match=r"A must be symmetric for eigsh"):
+        eigsh(np.triu(np.ones((4, 4))), 2)
+    with pytest.raises(ValueError, match=r"M must have the shape of A, \(5, 5\); got \(4, 4\)"):
+        eigsh(L, 2, M=np.eye(4))
+    with pytest.raises(ValueError, match=r"M must be positive definite; got a diagonal entry "
+                       r"-1 <= 0"):
+        eigsh(L, 2, M=-np.eye(5))
+    bad = np.eye(5)
+    bad[0, 1] = bad[1, 0] = 2.0
+    with pytest.raises(ValueError, match=r"M must be positive definite; its Cholesky"):
+        eigsh(L, 2, M=bad)
+    with pytest.raises(ValueError, match=r"A must be square; got shape \(5, 4\)"):
+        eigsh(np.ones((5, 4)), 2)
+    with pytest.raises(ValueError, match=r"method must be one of"):
+        eigsh(L, 2, method="primme")
+    with pytest.raises(ValueError, match=r"tol must be > 0"):
+        eigsh(L, 2, tol=0.0)
+    with pytest.raises(ValueError, match=r"known_kernel must have n = 5 rows"):
+        eigsh(L, 2, known_kernel=np.ones((4, 1)))
+    with pytest.raises(ValueError, match=r"known_kernel applies to which='smallest' only"):
+        eigsh(L, 2, which="largest", known_kernel=np.ones((5, 1)))
+    with pytest.raises(ValueError, match=r"method='shift_invert' is for which='smallest'"):
+        eigsh(L, 2, which="largest", method="shift_invert")
+    with pytest.raises(ValueError, match=r"signal must have 5 rows to match basis"):
+        gft(eigsh(L, 2), np.ones(3))
