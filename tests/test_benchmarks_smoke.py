@@ -16,6 +16,8 @@ BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
     ("compare_graphs.py", {"ours/scipy": 3, "random/rcm": 2, "kNN 2k (k=10)": 6}),
     # the sheaf script prints five stalk sizes in each of two node orders
     ("compare_sheaf.py", {"scipy/ours": 1, " rcm ": 5, "matrix-free": 2}),
+    # four problems, each with four of our methods and two peers
+    ("compare_eigen.py", {"ours auto": 4, "scipy eigsh sigma": 4, "scipy lobpcg": 4}),
 ])
 def test_benchmark_scripts_run_quick(script, expected):
     out = subprocess.run(
