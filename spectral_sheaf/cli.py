@@ -4,7 +4,11 @@
     Versions and what is available: CuPy and a GPU, Numba threads, petsc4py.
 ``spectral-sheaf demo [--out DIR] [--nodes N] [--seed S]``
     Builds a heterophilous contextual SBM, computes its Laplacian spectra, checks the
-    Laplacian against closed forms, and writes ``report.txt`` and ``spectrum.png``.
+    Laplacian against closed forms, compares the separation power of sheaf diffusion,
+    and writes ``report.txt`` and ``spectrum.png``.
+``spectral-sheaf bench eigen [--size small|medium|large] [--out DIR] [-k K] [--tol T]``
+    Runs every eigen-solver method on a suite (grid, kNN, random geometric graph, an
+    O(3) sheaf Laplacian), prints a table, writes ``eigen.json`` and ``eigen.png``.
 """
 
 from __future__ import annotations
@@ -220,9 +224,29 @@ def main(argv: Sequence[str] | None = None) -> int:
                       help="folder for report.txt and spectrum.png (default: %(default)s)")
     demo.add_argument("--nodes", type=int, default=600, help="graph size (default: 600)")
     demo.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    bench = sub.add_parser("bench", help="benchmark suites")
+    bench.add_argument("suite", choices=["eigen"], help="which suite")
+    bench.add_argument("--size", choices=["small", "medium", "large"], default="small",
+                       help="problem sizes (default: %(default)s; small takes about a minute)")
+    bench.add_argument("--out", type=Path, default=Path("spectral_sheaf_bench"),
+                       help="folder for eigen.json and eigen.png (default: %(default)s)")
+    bench.add_argument("-k", type=int, default=10, help="eigenpairs (default: 10)")
+    bench.add_argument("--tol", type=float, default=1e-6,
+                       help="relative residual tolerance (default: 1e-6)")
     args = parser.parse_args(argv)
     if args.command == "info":
         print(info_text())
+        return 0
+    if args.command == "bench":
+        if args.k < 1:
+            parser.error(f"-k must be >= 1; got {args.k}")
+        if not args.tol > 0:
+            parser.error(f"--tol must be > 0; got {args.tol}")
+        from ._cli_bench import format_table, run_eigen_bench
+
+        rows = run_eigen_bench(args.out, size=args.size, k=args.k, tol=args.tol)
+        print(format_table(rows))
+        print(f"wrote {args.out / 'eigen.json'} and {args.out / 'eigen.png'}")
         return 0
     if args.nodes < 30:
         parser.error(f"--nodes must be >= 30; got {args.nodes}")

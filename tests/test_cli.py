@@ -51,3 +51,29 @@ def test_console_script_module_runs():
     out = subprocess.run([sys.executable, "-m", "spectral_sheaf.cli", "info"],
                          capture_output=True, text=True, check=True).stdout
     assert out.startswith("spectral_sheaf ")
+
+
+@pytest.mark.slow
+def test_bench_eigen_small(tmp_path, capsys):
+    import json
+
+    assert main(["bench", "eigen", "--out", str(tmp_path), "-k", "6"]) == 0
+    out = capsys.readouterr().out
+    assert "verified" in out
+    rows = json.loads((tmp_path / "eigen.json").read_text())
+    assert {r["method"] for r in rows} >= {"auto", "shift_invert", "arpack", "lobpcg"}
+    # every answer the command calls verified has small residuals
+    for r in rows:
+        if r["verified"]:
+            assert r["max_rel_residual"] <= 1e-6
+    assert (tmp_path / "eigen.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize(("args", "msg"), [
+    (["-k", "0"], "-k must be >= 1; got 0"),
+    (["--tol", "-1"], "--tol must be > 0; got -1.0"),
+])
+def test_bench_rejects_bad_arguments(args, msg, capsys, tmp_path):
+    with pytest.raises(SystemExit):
+        main(["bench", "eigen", "--out", str(tmp_path), *args])
+    assert msg in capsys.readouterr().err

@@ -1,0 +1,124 @@
+"""``spectral-sheaf bench eigen``: the eigen-solver suite behind the command line.
+
+Only ``cli.py`` imports this module.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+SIZES = {
+    # grid side, point-cloud nodes, sheaf-graph nodes
+    "small": (60, 3000, 800),
+    "medium": (200, 30000, 8000),
+    "large": (700, 200000, 50000),
+}
+Method = Literal["auto", "shift_invert", "arpack", "lobpcg", "dense"]
+METHODS: tuple[Method, ...] = ("auto", "shift_invert", "arpack", "lobpcg", "dense")
+
+
+def _suite(size: str) -> dict[str, Any]:
+    from .graphs import graph_laplacian, grid_graph, knn_graph, random_geometric_graph
+    from .sheaf import random_sheaf, sheaf_laplacian
+
+    side, n_pts, n_sheaf = SIZES[size]
+    rng = np.random.default_rng(0)
+    return {
+        f"grid {side}x{side}": graph_laplacian(grid_graph((side, side))),
+        f"kNN {n_pts}": graph_laplacian(knn_graph(rng.random((n_pts, 3)), 10)),
+        f"RGG {n_pts}": graph_laplacian(
+            random_geometric_graph(n_pts, 2.5 / np.sqrt(n_pts), rng=1)[0]),
+        f"O(3) sheaf on kNN {n_sheaf}": sheaf_laplacian(
+            random_sheaf(knn_graph(rng.random((n_sheaf, 3)), 10, reorder="rcm")[0], 3,
+                         kind="orthogonal", rng=2)),
+    }
+
+
+def run_eigen_bench(out: Path, *, size: str = "small", k: int = 10,
+                    tol: float = 1e-6) -> list[dict[str, Any]]:
+    """Run every method on every suite matrix; write ``eigen.json`` and ``eigen.png``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .spectral import EigenSolverError, eigsh
+
+    out.mkdir(parents=True, exist_ok=True)
+    suite = _suite(size)
+    rows: list[dict[str, Any]] = []
+    total = len(suite) * len(METHODS)
+    step = 0
+    for name, L in suite.items():
+        n = L.shape[0]
+        reference = None
+        for method in METHODS:
+            step += 1
+            if method == "dense" and n > 4000:
+                print(f"[{step:>2}/{total}] {name}: dense skipped (n = {n} > 4000)",
+                      file=sys.stderr, flush=True)
+                continue
+            print(f"[{step:>2}/{total}] {name}: {method} ...", file=sys.stderr, flush=True)
+            t0 = time.perf_counter()
+            try:
+                r = eigsh(L, k, method=method, tol=tol, rng=0)
+            except EigenSolverError as exc:
+                rows.append({"matrix": name, "n": n, "method": method,
+                             "seconds": time.perf_counter() - t0, "verified": False,
+                             "note": str(exc)[:200]})
+                continue
+            if reference is None:
+                reference = r.eigenvalues
+            rows.append({
+                "matrix": name, "n": n, "method": method, "chosen": r.method,
+                "seconds": r.wall_time, "matvecs": r.n_matvecs,
+                "factorizations": r.n_factorizations,
+                "max_rel_residual": float(r.residuals.max() / max(r.norm_bound, 1e-300)),
+                "max_eig_diff": float(np.abs(r.eigenvalues - reference).max()),
+                "verified": r.verified, "missed_check": r.missed_check,
+            })
+    (out / "eigen.json").write_text(json.dumps(rows, indent=1))
+    _plot(rows, out / "eigen.png", plt)
+    return rows
+
+
+def format_table(rows: list[dict[str, Any]]) -> str:
+    """Format the rows as the table the command prints."""
+    lines = [f"{'matrix':<26}{'method':<14}{'chosen':<14}{'seconds':>9}{'matvecs':>9}"
+             f"{'max rel res':>13}{'eig diff':>10}{'verified':>10}"]
+    for r in rows:
+        if "matvecs" not in r:
+            lines.append(f"{r['matrix']:<26}{r['method']:<14}{'-':<14}{r['seconds']:>9.2f}"
+                         f"{'-':>9}{'-':>13}{'-':>10}{'False':>10}  ({r['note'][:60]})")
+            continue
+        lines.append(f"{r['matrix']:<26}{r['method']:<14}{r['chosen']:<14}"
+                     f"{r['seconds']:>9.2f}{r['matvecs']:>9}{r['max_rel_residual']:>13.2e}"
+                     f"{r['max_eig_diff']:>10.1e}{r['verified']!s:>10}")
+    return "\n".join(lines)
+
+
+def _plot(rows: list[dict[str, Any]], path: Path, plt: Any) -> None:
+    matrices = list(dict.fromkeys(r["matrix"] for r in rows))
+    fig, ax = plt.subplots(figsize=(9, 3.8), layout="constrained")
+    width = 0.8 / len(METHODS)
+    for j, method in enumerate(METHODS):
+        for i, m in enumerate(matrices):
+            hit = [r for r in rows if r["matrix"] == m and r["method"] == method]
+            if not hit:
+                continue
+            r = hit[0]
+            ax.bar(i + j * width, r["seconds"], width, color=f"C{j}",
+                   hatch=None if r["verified"] else "xx", edgecolor="k",
+                   label=method if i == 0 else None)
+    ax.set_xticks(np.arange(len(matrices)) + 0.4 - width / 2, matrices, fontsize=8)
+    ax.set_yscale("log")
+    ax.set_ylabel("seconds (hatched: not verified)")
+    ax.legend(fontsize=8, ncols=len(METHODS))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
