@@ -40,7 +40,7 @@ def check(L, lam, X, tol, norm):
     """Our residual and missed-eigenvalue checks applied to a peer's answer."""
     res = _residuals(L, None, lam, X)
     missed = _missed_check(L, None, lam, X, "smallest", tol, norm, np.random.default_rng(0),
-                           _Counter(L))
+                           _Counter(L), {})
     ok = bool(np.all(res <= tol * norm)) and not missed.startswith("missed")
     return float(res.max() / norm), ok
 

@@ -10,7 +10,7 @@ from typing import Any, Literal
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
-from scipy.sparse.linalg import LinearOperator, aslinearoperator, lobpcg, splu
+from scipy.sparse.linalg import LinearOperator, aslinearoperator, lobpcg
 from scipy.sparse.linalg import eigsh as _arpack
 
 from .._validation import (
@@ -23,9 +23,11 @@ from .._validation import (
     check_square,
     check_symmetric,
 )
-from ._bounds import _norm_bound
+from ._bounds import _norm_bound, gershgorin_bounds
+from ._factor import SymmetricFactor
+from ._krylov import block_lanczos_largest
 
-__all__ = ["EigenResult", "EigenSolverError", "eigsh"]
+__all__ = ["EigenResult", "EigenSolverError", "eigenvalue_count", "eigsh"]
 
 _METHODS = ("auto", "dense", "arpack", "shift_invert", "lobpcg")
 DENSE_AUTO = 500  # auto uses LAPACK up to this size (and so does the missed check)
@@ -270,7 +272,7 @@ def eigsh(
             continue
         res = _residuals(Aop, Mop, lam, X)
         conv = res <= tol * max(norm, np.finfo(float).tiny)
-        missed = _missed_check(Aop, Mop, lam, X, which, tol, norm, g, counter)
+        missed = _missed_check(Aop, Mop, lam, X, which, tol, norm, g, counter, state)
         last = EigenResult(lam, _fix_signs(X), res, conv, m, tol, norm, counter.count,
                            state["factorizations"], time.perf_counter() - t0, missed,
                            tuple(attempts))
@@ -350,28 +352,42 @@ def _solve(method: str, A: Any, M: Any, counter: _Counter, k: int, which: str, t
         if isinstance(A, LinearOperator):
             raise ValueError("method='shift_invert' needs A as a matrix to factorise; got a "
                              "LinearOperator")
-        s = -1e-6 * norm if sigma is None else float(sigma)
-        Msp = sp.eye_array(n, format="csc") if M is None else sp.csc_array(M)
-        lu = splu(sp.csc_array(A - s * Msp), permc_spec="MMD_AT_PLUS_A",
-                  options={"SymmetricMode": True}, diag_pivot_thresh=0.0)
-        state["factorizations"] += 1
-        kk_si = _buffered(kk + r, n)  # through the kernel; the known part is dropped
-        def solve(b: np.ndarray) -> np.ndarray:
-            counter.count += 1  # a solve stands in for an operator application
-            return lu.solve(b)
+        t_factor = time.perf_counter()
+        lu, s = _factor_below(A, M, sigma, norm, n, state)
+        state["factor_seconds"] = time.perf_counter() - t_factor
+        state["solve_seconds"], state["solve_columns"] = 0.0, 0
 
-        opinv = LinearOperator((n, n), matvec=solve, dtype=np.float64)
-        lam, X = _arpack(counter.linear_operator(), k=kk_si, M=M, sigma=s, which="LM",
-                         OPinv=opinv, tol=tol * 1e-2, maxiter=maxiter,
-                         v0=g.standard_normal(n))
-        lam, X = _keep(lam, X, kk + r, "smallest")
-        if K is not None:
-            # remove the known kernel from the computed vectors, keep the top kk
-            X = X - K @ (K.T @ (X if M is None else M @ X))
-            keep = np.argsort(-np.linalg.norm(X, axis=0))[:kk]
-            keep.sort()
-            lam, X = lam[keep], X[:, keep]
-            X = _m_orthonormalize(X, M)
+        def solve(B: np.ndarray) -> np.ndarray:
+            t = time.perf_counter()
+            cols = 1 if B.ndim == 1 else B.shape[1]
+            counter.count += cols  # a solve per column
+            out = lu.solve(B)
+            state["solve_seconds"] += time.perf_counter() - t
+            state["solve_columns"] += cols
+            return out
+
+        state["solve"], state["sigma"] = solve, s
+        b = _block_size(kk, n - r)
+        if b == 0:  # too small for blocks: single-vector ARPACK on the same factorisation
+            opinv = LinearOperator((n, n), matvec=solve, dtype=A.dtype)
+            lam, X = _arpack(counter.linear_operator(), k=_buffered(kk + r, n), M=M,
+                             sigma=s, which="LM", OPinv=opinv, tol=tol * 1e-2,
+                             maxiter=maxiter, v0=g.standard_normal(n))
+            lam, X = _keep(lam, X, kk + r, "smallest")
+            if K is not None:
+                X = X - K @ (K.conj().T @ (X if M is None else M @ X))
+                keep = np.sort(np.argsort(-np.linalg.norm(X, axis=0))[:kk])
+                lam, X = lam[keep], _m_orthonormalize(X[:, keep], M)
+        else:
+            def accept(theta: np.ndarray, X: np.ndarray) -> bool:
+                res = _residuals(A, M, s + 1.0 / theta, X)
+                return bool(np.all(res <= 0.5 * tol * norm))
+
+            theta, X, _, _ = block_lanczos_largest(
+                solve, n, kk, M=M, K=K, block=b, rtol=tol, accept=accept,
+                max_applies=(maxiter or 300) * b, dtype=np.result_type(A.dtype, float),
+                rng=g)
+            lam = s + 1.0 / theta
     else:  # lobpcg
         X0 = g.standard_normal((n, kk))
         # the known kernel is shifted away rather than passed as constraints (scipy's
@@ -423,6 +439,94 @@ def _arpack_restarted(op: Any, M: Any, k: int, n: int, which: str, tol: float,
     return lam, _m_orthonormalize(X, M)
 
 
+def _block_size(k: int, n: int) -> int:
+    """Block of the shift-invert Lanczos: 8 where the problem is large enough, else 0."""
+    for b in (8, 4, 2):
+        if n >= max(3 * k, k + 4 * b) + 2 * b:
+            return b
+    return 0
+
+
+def _factor_below(A: Any, M: Any, sigma: float | None, norm: float, n: int,
+                  state: dict) -> tuple[SymmetricFactor, float]:
+    """SuperLU factorisation of ``A - s M`` with ``s`` below the spectrum.
+
+    The default shift is ``-1e-6 ||A||``. Symmetric mode with diagonal pivots gives
+    ``P^T (A - s M) P = L D L^T`` (``U = D L^T``), so by Sylvester's law of inertia the
+    negative entries of ``diag(U)`` count the eigenvalues below ``s``. If there are any
+    (A is indefinite) or the pivots were not diagonal, the default shift is moved to a
+    guaranteed lower bound of the spectrum and the matrix factorised again; a user's
+    ``sigma`` with eigenvalues below it is an error.
+    """
+    Msp = sp.eye_array(n, format="csc") if M is None else sp.csc_array(M)
+    s = -1e-6 * norm if sigma is None else float(sigma)
+    for attempt in range(2):
+        try:
+            lu = SymmetricFactor(A - s * Msp)
+            below = lu.negative_pivots
+        except np.linalg.LinAlgError:
+            if sigma is not None:
+                raise ValueError(f"sigma={sigma:.6g} is an eigenvalue: A - sigma M is "
+                                 "singular; move it below the spectrum") from None
+            below = None
+        state["factorizations"] += 1
+        if below == 0:
+            return lu, s
+        if sigma is not None:
+            what = "an unknown number of" if below is None else str(below)
+            raise ValueError(
+                f"sigma={sigma:.6g} must lie below the spectrum for which='smallest'; "
+                f"{what} eigenvalues lie below it (inertia of A - sigma M)"
+            )
+        if attempt == 0:
+            low = _lower_bound(A, M, norm)
+            s = low - 1e-6 * norm - 1e-3 * abs(low)
+    raise RuntimeError("could not place the shift below the spectrum")
+
+
+def _inertia_is_cheaper(state: dict) -> bool:
+    """Whether a second factorisation costs less than the Krylov check's ~30 solves."""
+    cols = state.get("solve_columns", 0)
+    if not cols:
+        return True
+    per_col = state["solve_seconds"] / cols
+    return bool(state.get("factor_seconds", np.inf) < 30 * per_col)
+
+
+def _inertia_count(A: Any, M: Any, tau: float, norm: float) -> int | None:
+    """Eigenvalues of ``A x = lambda M x`` below ``tau``; None if zero pivots persist."""
+    n = A.shape[0]
+    Msp = sp.eye_array(n, format="csc") if M is None else sp.csc_array(M)
+
+    def inertia(shift: float) -> int | None:
+        try:
+            return SymmetricFactor(A - shift * Msp).negative_pivots
+        except np.linalg.LinAlgError:
+            return None
+
+    count = inertia(tau)
+    if count is None:
+        # an exact zero pivot (an eigenvalue at tau, or exact cancellation in an
+        # integer matrix): nudge the shift both ways and accept an agreement
+        delta = 1e-10 * max(1.0, abs(tau), norm)
+        lo, hi = inertia(tau - delta), inertia(tau + delta)
+        count = lo if lo is not None and lo == hi else None
+    return count
+
+
+def _lower_bound(A: Any, M: Any, norm: float) -> float:
+    """Return a guaranteed lower bound of the (generalised) spectrum."""
+    low = float(gershgorin_bounds(A)[0])
+    if M is None:
+        return low
+    # x^H A x >= low |x|^2 and x^H M x >= mlow |x|^2 give lambda >= min(low, 0) / mlow
+    mlow = float(gershgorin_bounds(M)[0])
+    if mlow <= 0:
+        raise RuntimeError("no lower bound of the generalised spectrum (M's Gershgorin "
+                           "bound is not positive); pass sigma")
+    return min(low, 0.0) / mlow
+
+
 def _buffered(k: int, n: int) -> int:
     """Ask a Krylov solver for a few more pairs than needed.
 
@@ -438,7 +542,8 @@ def _keep(lam: np.ndarray, X: np.ndarray, k: int, which: str) -> tuple[np.ndarra
 
 
 def _missed_check(A: Any, M: Any, lam: np.ndarray, X: np.ndarray, which: str, tol: float,
-                  norm: float, g: np.random.Generator, counter: _Counter) -> str:
+                  norm: float, g: np.random.Generator, counter: _Counter,
+                  state: dict) -> str:
     n = A.shape[0]
     k = X.shape[1]
     if k >= n:
@@ -457,6 +562,42 @@ def _missed_check(A: Any, M: Any, lam: np.ndarray, X: np.ndarray, which: str, to
             mu = scipy.linalg.eigh(Q.T @ Ad @ Q, Q.T @ Md @ Q, eigvals_only=True)
         beyond = mu[0] if which == "smallest" else mu[-1]
         how = "dense complement"
+    elif (state.get("solve") is not None and which == "smallest" and n - k >= 40
+          and not isinstance(A, LinearOperator) and _inertia_is_cheaper(state)):
+        # spectrum slicing: the number of eigenvalues below tau = edge - gap, from the
+        # inertia of A - tau M, must equal the number found below tau
+        tau = edge - gap_tol
+        expected = int(np.count_nonzero(lam < tau))
+        try:
+            count = _inertia_count(A, M, tau, norm)
+        except np.linalg.LinAlgError:
+            count = None
+        state["factorizations"] += 1
+        if count is None:
+            return (f"none missed (inertia count at {tau:.12g}, inconclusive: zero pivots; "
+                    f"next eigenvalue unknown)")
+        if count > expected:
+            return (f"missed: the inertia of A - tau M counts {count} eigenvalues below "
+                    f"tau = {tau:.12g}, {count - expected} more than found")
+        if count < expected:
+            return (f"missed: the inertia of A - tau M counts {count} eigenvalues below "
+                    f"tau = {tau:.12g}, fewer than the {expected} found (spurious pairs)")
+        return f"none missed (inertia count: exactly {count} eigenvalues below {tau:.12g})"
+    elif state.get("solve") is not None and which == "smallest" and n - k >= 40:
+        # an extra block Krylov pass on the shift-inverted operator, the found vectors
+        # (and the known kernel) deflated, from a fresh random start: its largest Ritz
+        # value theta is a lower bound of the largest on the complement, so
+        # sigma + 1/theta bounds the next eigenvalue from above
+        s = state["sigma"]
+        D = _m_orthonormalize(X, M)
+        b = 4
+        theta, _, used, ok = block_lanczos_largest(
+            state["solve"], n, 1, M=M, K=D, block=b, max_dim=8 * b, rtol=1e-2,
+            max_applies=8 * b, dtype=X.dtype, rng=g)
+        beyond = s + 1.0 / float(theta[0])
+        how = f"block Krylov pass on the deflated shift-inverted operator, {used} solves"
+        if not ok:
+            how += ", inconclusive: its top Ritz value did not settle to 1e-2"
     else:
         X0 = g.standard_normal((n, 1))
         with warnings.catch_warnings():
@@ -473,3 +614,52 @@ def _missed_check(A: Any, M: Any, lam: np.ndarray, X: np.ndarray, which: str, to
     if which == "largest" and beyond > edge + gap_tol:
         return f"missed: {how} has eigenvalue {beyond:.12g} above the last found {edge:.12g}"
     return f"none missed ({how}: next eigenvalue {beyond:.12g})"
+
+
+def eigenvalue_count(A: Any, upper: float, *, M: Any = None) -> int:
+    """Count the eigenvalues of ``A x = lambda M x`` below ``upper``, exactly.
+
+    Spectrum slicing by Sylvester's law of inertia: ``A - upper M`` is factorised as
+    ``P^T (A - upper M) P = L D L^T`` (SuperLU, symmetric mode, diagonal pivots) and the
+    negative entries of ``D`` are counted. No eigenvector is computed; the count is
+    exact up to eigenvalues within rounding of ``upper``. Where SuperLU meets an exact
+    zero pivot, the shift is nudged by ``1e-10 max(1, |upper|, ||A||)`` both ways and
+    the two counts must agree.
+
+    Parameters
+    ----------
+    A : sparse or dense, shape (n, n)
+        Symmetric (Hermitian).
+    upper : float
+        The count is of eigenvalues ``< upper``.
+    M : sparse or dense, optional
+        Symmetric positive definite mass matrix.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    EigenSolverError
+        When ``upper`` is (numerically) an eigenvalue or SuperLU had to pivot off the
+        diagonal, so that the inertia is unknown; move ``upper`` slightly.
+    """
+    Aop = _checked_operator(A, "A")
+    if isinstance(Aop, LinearOperator):
+        raise ValueError("eigenvalue_count needs A as a matrix to factorise; got a "
+                         "LinearOperator")
+    n = Aop.shape[0]
+    Mop = _check_mass(M, n)
+    if isinstance(Mop, LinearOperator):
+        raise ValueError("eigenvalue_count needs M as a matrix; got a LinearOperator")
+    upper = float(upper)
+    if not np.isfinite(upper):
+        raise ValueError(f"upper must be finite; got {upper}")
+    count = _inertia_count(Aop, Mop, upper, _norm_bound(Aop))
+    if count is None:
+        raise EigenSolverError(
+            f"the inertia of A - {upper:.6g} M is unknown (a zero pivot, or SuperLU pivoted "
+            "off the diagonal): upper is at or next to an eigenvalue; move it slightly"
+        )
+    return count

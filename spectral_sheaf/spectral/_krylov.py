@@ -1,0 +1,243 @@
+"""Thick-restart block Lanczos for the largest eigenvalues of an M-self-adjoint operator.
+
+Used on the shift-inverted operator ``S = (A - sigma M)^{-1} M``, whose largest
+eigenvalues ``theta = 1 / (lambda - sigma)`` are the eigenvalues of ``A`` nearest above
+``sigma``. Blocks make two things cheaper than a single-vector Lanczos: a sparse
+triangular solve with ``b`` right-hand sides costs well under ``b`` single solves, and
+a block of size ``b`` finds up to ``b`` members of a degenerate group in exact
+arithmetic (a single vector finds one).
+
+The basis is kept M-orthonormal by two passes of classical Gram-Schmidt against all
+previous vectors (full reorthogonalisation) and Cholesky QR, twice, within the block.
+The projected matrix ``T = Q^H M S Q`` is built from the Gram-Schmidt coefficients;
+``S Q = Q T + V E`` with ``V`` the open block, so the Ritz pair ``(theta, Q y)`` has the
+residual ``||E y||_M``, known without applying ``S``. When the basis is full it is
+restarted with the wanted Ritz vectors (thick restart), keeping ``E y``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import scipy.linalg
+
+__all__ = ["block_lanczos_largest"]
+
+
+def _mdot(X: np.ndarray, MY: np.ndarray) -> np.ndarray:
+    return (X.conj().T if np.iscomplexobj(X) else X.T) @ MY
+
+
+def _cholesky_qr(W: np.ndarray, MW: np.ndarray, M: Any) -> tuple[np.ndarray, np.ndarray,
+                                                                   np.ndarray, bool]:
+    """M-orthonormalise ``W = V R``; ``ok`` is False when the block is rank deficient."""
+    W0, MW0 = W, MW
+    R = np.eye(W.shape[1], dtype=W.dtype)
+    for _ in range(2):
+        G = _mdot(W, MW)
+        G = 0.5 * (G + G.conj().T)
+        scale = max(float(np.abs(np.diag(G)).max()), np.finfo(float).tiny)
+        try:
+            C = np.linalg.cholesky(G)  # G = C C^H
+        except np.linalg.LinAlgError:
+            return W0, MW0, np.eye(W.shape[1], dtype=W.dtype), False
+        if float(np.abs(np.diag(C)).min()) ** 2 < 1e-24 * scale:
+            return W0, MW0, np.eye(W.shape[1], dtype=W.dtype), False
+        Ci = np.linalg.inv(C)  # b x b lower triangular, well conditioned here
+        W = W @ Ci.conj().T
+        MW = W if M is None else MW @ Ci.conj().T
+        R = C.conj().T @ R
+    return W, MW, R, True
+
+
+class _Basis:
+    """Preallocated M-orthonormal basis with its M-image."""
+
+    def __init__(self, n: int, cols: int, dtype: Any, M: Any, K: np.ndarray | None) -> None:
+        self.Q = np.empty((n, cols), dtype=dtype, order="F")
+        self.MQ = self.Q if M is None else np.empty((n, cols), dtype=dtype, order="F")
+        self.M = M
+        self.K = K
+        self.MK = None if K is None or M is None else np.asarray(M @ K)
+
+    def project_out(self, W: np.ndarray, MW: np.ndarray, upto: int) -> tuple[np.ndarray,
+                                                                                np.ndarray,
+                                                                                np.ndarray]:
+        """Two passes of Gram-Schmidt against the known kernel and columns ``:upto``."""
+        C = np.zeros((upto, W.shape[1]), dtype=W.dtype)
+        Q, MQ = self.Q[:, :upto], self.MQ[:, :upto]
+        for _ in range(2):
+            if self.K is not None:
+                MK = self.K if self.MK is None else self.MK
+                ck = _mdot(MK, W)  # K^H M W
+                W = W - self.K @ ck
+                MW = W if self.M is None else MW - MK @ ck
+            if upto:
+                c = _mdot(Q, MW)
+                C += c
+                W = W - Q @ c
+                MW = W if self.M is None else MW - MQ @ c
+        return W, MW, C
+
+    def new_block(self, W: np.ndarray, M: Any, upto: int, rng: np.random.Generator,
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Orthogonalise ``W`` against columns ``:upto``; returns (V, MV, C, B)."""
+        MW = W if M is None else np.asarray(M @ W)
+        W, MW, C = self.project_out(W, MW, upto)
+        V, MV, B, ok = _cholesky_qr(W, MW, M)
+        if not ok:
+            # (near) invariant subspace: continue with fresh random directions; the
+            # coupling of the spent directions is kept in B
+            Wn = W.copy()
+            norms = np.sqrt(np.abs(np.einsum("ij,ij->j", W.conj(), MW)))
+            scale = max(float(norms.max()), np.finfo(float).tiny)
+            B = np.zeros((W.shape[1], W.shape[1]), dtype=W.dtype)
+            # orthonormalise column by column, replacing dependent ones
+            for j in range(W.shape[1]):
+                w = Wn[:, j:j + 1]
+                mw = w if M is None else np.asarray(M @ w)
+                prev = Wn[:, :j]
+                mprev = prev if M is None else np.asarray(M @ prev)
+                for _ in range(2):
+                    c = _mdot(prev, mw)
+                    B[:j, j] += c[:, 0]
+                    w = w - prev @ c
+                    mw = w if M is None else mw - mprev @ c
+                nrm = float(np.sqrt(abs(_mdot(w, mw)[0, 0])))
+                if nrm <= 1e-10 * scale:
+                    r = rng.standard_normal(w.shape).astype(W.dtype)
+                    mr = r if M is None else np.asarray(M @ r)
+                    r, mr, _ = self.project_out(r, mr, upto)
+                    for _ in range(2):
+                        c = _mdot(prev, mr)
+                        r = r - prev @ c
+                        mr = r if M is None else mr - mprev @ c
+                    w = r / np.sqrt(abs(_mdot(r, mr)[0, 0]))
+                    B[j, j] = 0.0
+                else:
+                    B[j, j] = nrm
+                    w = w / nrm
+                Wn[:, j:j + 1] = w
+            V = Wn
+            MV = V if M is None else np.asarray(M @ V)
+        return V, MV, C, B
+
+
+def block_lanczos_largest(
+    apply: Callable[[np.ndarray], np.ndarray],
+    n: int,
+    k: int,
+    *,
+    M: Any = None,
+    K: np.ndarray | None = None,
+    block: int = 8,
+    max_dim: int | None = None,
+    rtol: float = 1e-10,
+    max_applies: int = 10000,
+    accept: Callable[[np.ndarray, np.ndarray], bool] | None = None,
+    dtype: Any = np.float64,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, int, bool]:
+    """Compute the ``k`` largest eigenpairs of ``S``, given ``apply(M V) = S V``.
+
+    Parameters
+    ----------
+    apply : callable
+        Maps an ``(n, b)`` block ``M V`` to ``S V`` (for shift-invert: a solve with the
+        factorisation of ``A - sigma M``).
+    n, k : int
+        Size and number of pairs.
+    M : sparse or None
+        The inner product (``S`` is M-self-adjoint).
+    K : array, shape (n, r), optional
+        M-orthonormal vectors kept out of the basis (a known kernel, found vectors).
+    block : int
+        Block size.
+    max_dim : int, optional
+        Basis size that triggers a thick restart; default ``max(3 k, k + 4 block)``.
+    rtol : float
+        A Ritz pair is converged when ``||S x - theta x||_M <= rtol |theta|``.
+    max_applies : int
+        Cap on the columns passed to ``apply``.
+    accept : callable, optional
+        Called with the converged (theta, X); returning False tightens ``rtol``
+        a hundredfold and goes on (the caller checks the true residuals).
+    dtype : dtype
+    rng : Generator
+
+    Returns
+    -------
+    theta : ndarray, shape (k,)
+        Descending.
+    X : ndarray, shape (n, k)
+    applies : int
+        Columns passed to ``apply``.
+    converged : bool
+    """
+    b = max(1, min(block, n))
+    r = 0 if K is None else K.shape[1]
+    max_dim = max(3 * k, k + 4 * b) if max_dim is None else max_dim
+    max_dim = min(max_dim, n - r - b)
+    keep = min(max(k + b, k + k // 2), max_dim - b)
+    if max_dim < k + b or keep < k:
+        raise ValueError("problem too small for the block Lanczos solver")
+    basis = _Basis(n, max_dim + b, dtype, M, K)
+    W0 = rng.standard_normal((n, b))
+    if np.dtype(dtype).kind == "c":
+        W0 = W0 + 1j * rng.standard_normal((n, b))
+    V, MV, _, _ = basis.new_block(W0.astype(dtype), M, 0, rng)
+    p = 0  # applied columns: basis.Q[:, :p]; open block at p:p+b
+    basis.Q[:, :b] = V
+    if M is not None:
+        basis.MQ[:, :b] = MV
+    T = np.zeros((0, 0), dtype=dtype)
+    E = np.zeros((b, 0), dtype=dtype)
+    applies = 0
+    tightened = 0
+    while True:
+        W = np.asarray(apply(basis.MQ[:, p:p + b]))
+        applies += b
+        Vn, MVn, C, B = basis.new_block(W, M, p + b, rng)
+        Tn = np.zeros((p + b, p + b), dtype=dtype)
+        Tn[:p, :p] = T
+        cross = 0.5 * (E.conj().T + C[:p])
+        Tn[:p, p:] = cross
+        Tn[p:, :p] = cross.conj().T
+        Coo = C[p:]
+        Tn[p:, p:] = 0.5 * (Coo + Coo.conj().T)
+        T = Tn
+        p += b
+        E = np.zeros((b, p), dtype=dtype)
+        E[:, p - b:] = B
+        if p < k:
+            basis.Q[:, p:p + b] = Vn
+            if M is not None:
+                basis.MQ[:, p:p + b] = MVn
+            continue
+        theta, Y = scipy.linalg.eigh(T)
+        want = np.arange(p - 1, p - 1 - k, -1)
+        res = np.linalg.norm(E @ Y[:, want], axis=0)
+        done = bool(np.all(res <= rtol * np.abs(theta[want])))
+        if done or applies >= max_applies:
+            X = basis.Q[:, :p] @ Y[:, want]
+            if not done:
+                return theta[want], X, applies, False
+            if accept is None or accept(theta[want], X) or tightened >= 2:
+                return theta[want], X, applies, True
+            tightened += 1
+            rtol *= 1e-2
+        if p + b > max_dim:
+            # thick restart with the top Ritz vectors
+            kept = np.arange(p - 1, p - 1 - keep, -1)
+            Qk = basis.Q[:, :p] @ Y[:, kept]
+            basis.Q[:, :keep] = Qk
+            if M is not None:
+                basis.MQ[:, :keep] = basis.MQ[:, :p] @ Y[:, kept]
+            T = np.diag(theta[kept]).astype(dtype)
+            E = E @ Y[:, kept]
+            p = keep
+        basis.Q[:, p:p + b] = Vn
+        if M is not None:
+            basis.MQ[:, p:p + b] = MVn

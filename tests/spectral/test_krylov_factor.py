@@ -1,0 +1,123 @@
+"""The pieces behind shift-invert: the LDL^T factor, inertia counts, block Lanczos."""
+
+import numpy as np
+import pytest
+import scipy.linalg
+import scipy.sparse as sp
+
+from spectral_sheaf.graphs import graph_laplacian, grid_graph, hypercube_graph, magnetic_laplacian
+from spectral_sheaf.spectral import EigenSolverError, eigenvalue_count, eigsh
+from spectral_sheaf.spectral._factor import SymmetricFactor
+from spectral_sheaf.spectral._krylov import block_lanczos_largest
+
+
+def random_symmetric(n, density, rng):
+    R = sp.random_array((n, n), density=density, rng=rng)
+    return sp.csr_array(R + R.T + sp.diags_array(rng.standard_normal(n)))
+
+
+@pytest.mark.parametrize("b", [1, 3, 8])
+def test_ldl_solve_matches_dense_solve(b):
+    rng = np.random.default_rng(0)
+    A = random_symmetric(300, 0.02, rng) + 8 * sp.eye_array(300)
+    f = SymmetricFactor(A)
+    B = rng.standard_normal((300, b))
+    X = f.solve(B)
+    np.testing.assert_allclose(X, np.linalg.solve(A.toarray(), B), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(f.solve(B[:, 0]), X[:, 0], rtol=1e-12)
+
+
+def test_inertia_counts_eigenvalues_below_zero():
+    rng = np.random.default_rng(1)
+    A = random_symmetric(200, 0.03, rng)
+    w = np.linalg.eigvalsh(A.toarray())
+    for tau in (-1.0, 0.1, 0.7):
+        assert SymmetricFactor(A - tau * sp.eye_array(200)).negative_pivots == np.sum(w < tau)
+        assert eigenvalue_count(A, tau) == np.sum(w < tau)
+
+
+def test_eigenvalue_count_generalised_and_degenerate_groups():
+    # hypercube Q6: eigenvalue 2j with multiplicity C(6, j)
+    L = graph_laplacian(hypercube_graph(6))
+    assert eigenvalue_count(L, 2.5) == 1 + 6
+    assert eigenvalue_count(L, 4.5) == 1 + 6 + 15
+    Mass = sp.diags_array(np.linspace(1.0, 2.0, 64))
+    w = scipy.linalg.eigh(L.toarray(), Mass.toarray(), eigvals_only=True)
+    assert eigenvalue_count(L, 3.0, M=Mass) == np.sum(w < 3.0)
+
+
+def test_complex_hermitian_factor_counts_and_solves():
+    A = sp.triu(grid_graph((6, 6)), format="csr")  # directed: the phases do not cancel
+    H = magnetic_laplacian(A, q=0.2)
+    assert np.iscomplexobj(H.data)
+    w = np.linalg.eigvalsh(H.toarray())
+    tau = 0.5 * (w[5] + w[6]) if w[6] - w[5] > 1e-6 else 0.5 * (w[6] + w[7])
+    f = SymmetricFactor(H - tau * sp.eye_array(36))
+    assert f.negative_pivots == np.sum(w < tau)
+    b = np.arange(36.0) + 1j
+    x = f.solve(b)
+    np.testing.assert_allclose((H - tau * sp.eye_array(36)) @ x, b, atol=1e-10)
+
+
+def test_eigenvalue_count_messages():
+    L = graph_laplacian(grid_graph((4, 4)))
+    with pytest.raises(EigenSolverError, match=r"inertia of A - 0 M is unknown \(a zero pivot"):
+        eigenvalue_count(L, 0.0)  # 0 is an eigenvalue: a zero pivot
+    with pytest.raises(ValueError, match=r"upper must be finite; got nan"):
+        eigenvalue_count(L, float("nan"))
+
+
+def test_block_lanczos_finds_degenerate_groups_and_respects_deflation():
+    # S = diag(theta) with a group of multiplicity 5 at the top
+    rng = np.random.default_rng(3)
+    theta = np.concatenate([[9.0] * 5, [7.0, 6.5], rng.uniform(0, 5, 400)])
+    n = theta.size
+
+    def apply(V):
+        return theta[:, None] * V
+
+    top, X, used, ok = block_lanczos_largest(apply, n, 7, block=6, rtol=1e-12, rng=rng)
+    assert ok
+    np.testing.assert_allclose(top, [9, 9, 9, 9, 9, 7, 6.5], rtol=1e-10)
+    np.testing.assert_allclose(X.T @ X, np.eye(7), atol=1e-10)
+    assert used % 6 == 0
+    # with e_5 (the 7.0 direction) deflated, the next pairs appear instead
+    K = np.zeros((n, 1))
+    K[5] = 1.0
+    top2, X2, _, _ = block_lanczos_largest(apply, n, 6, K=K, block=6, rtol=1e-12, rng=rng)
+    assert 7.0 not in np.round(top2, 8)
+    np.testing.assert_allclose(K.T @ X2, 0, atol=1e-12)
+
+
+def test_block_lanczos_survives_an_invariant_subspace():
+    # only three distinct eigenvalues: the Krylov space closes after one block step
+    theta = np.repeat([3.0, 2.0, 1.0], [2, 2, 96])
+    top, _, _, ok = block_lanczos_largest(lambda V: theta[:, None] * V, 100, 4, block=4,
+                                          rtol=1e-12, rng=np.random.default_rng(0))
+    assert ok
+    np.testing.assert_allclose(top, [3, 3, 2, 2], rtol=1e-12)
+
+
+def test_shift_invert_handles_an_indefinite_matrix():
+    # the default shift -1e-6 ||A|| lies inside this spectrum: the inertia count says so
+    # and the shift moves below the Gershgorin bound
+    rng = np.random.default_rng(5)
+    A = random_symmetric(900, 0.004, rng)
+    w = np.linalg.eigvalsh(A.toarray())
+    r = eigsh(A, 6, method="shift_invert", rng=0)
+    assert r.verified
+    np.testing.assert_allclose(r.eigenvalues, w[:6], atol=1e-7)
+    assert r.n_factorizations == 2
+    with pytest.raises(ValueError, match=r"sigma=0 must lie below the spectrum for "
+                       r"which='smallest'; \d+ eigenvalues lie below it"):
+        eigsh(A, 6, method="shift_invert", sigma=0.0)
+
+
+def test_shift_invert_missed_check_is_a_deflated_krylov_pass():
+    L = graph_laplacian(grid_graph((40, 40)))
+    r = eigsh(L, 12, method="shift_invert", rng=0, tol=1e-8)
+    assert r.verified
+    assert "block Krylov pass on the deflated shift-inverted operator" in r.missed_check
+    exact = np.sort((2 - 2 * np.cos(np.pi * np.arange(40) / 40))[:, None]
+                    + (2 - 2 * np.cos(np.pi * np.arange(40) / 40))[None, :], axis=None)
+    np.testing.assert_allclose(r.eigenvalues, exact[:12], atol=1e-9)
