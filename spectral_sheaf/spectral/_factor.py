@@ -89,6 +89,8 @@ class SymmetricFactor:
     negative_pivots : int or None
         Eigenvalues of ``B`` below zero (inertia), or None when SuperLU pivoted off the
         diagonal or hit a zero pivot and the count is unknown.
+    nnz : int
+        Stored entries of the factors ``L`` and ``U``.
     """
 
     def __init__(self, B: Any) -> None:
@@ -102,6 +104,7 @@ class SymmetricFactor:
             raise np.linalg.LinAlgError(f"the matrix is singular ({exc})") from exc
         self._ldl: tuple[np.ndarray, ...] | None = None
         self.negative_pivots: int | None = None
+        self.nnz = int(self._lu.nnz)
         if not np.array_equal(self._lu.perm_r, self._lu.perm_c):
             return
         d = self._lu.U.diagonal().real

@@ -7,6 +7,8 @@ import scipy.sparse as sp
 
 from spectral_sheaf.graphs import graph_laplacian, grid_graph, hypercube_graph, magnetic_laplacian
 from spectral_sheaf.spectral import EigenSolverError, eigenvalue_count, eigsh
+from spectral_sheaf.spectral._bounds import _norm_bound
+from spectral_sheaf.spectral._eigsh import _Counter, _missed_check
 from spectral_sheaf.spectral._factor import SymmetricFactor
 from spectral_sheaf.spectral._krylov import block_lanczos_largest
 
@@ -107,17 +109,39 @@ def test_shift_invert_handles_an_indefinite_matrix():
     r = eigsh(A, 6, method="shift_invert", rng=0)
     assert r.verified
     np.testing.assert_allclose(r.eigenvalues, w[:6], atol=1e-7)
-    assert r.n_factorizations == 2
+    # one inside the spectrum, one below it, one for the inertia check
+    assert r.n_factorizations == 3
+    assert "inertia count: exactly 5 eigenvalues below" in r.missed_check
     with pytest.raises(ValueError, match=r"sigma=0 must lie below the spectrum for "
                        r"which='smallest'; \d+ eigenvalues lie below it"):
         eigsh(A, 6, method="shift_invert", sigma=0.0)
 
 
-def test_shift_invert_missed_check_is_a_deflated_krylov_pass():
-    L = graph_laplacian(grid_graph((40, 40)))
+def test_shift_invert_checks_by_inertia_and_catches_a_planted_miss():
+    side = 40
+    L = graph_laplacian(grid_graph((side, side)))
+    one = 2 - 2 * np.cos(np.pi * np.arange(side) / side)
+    exact = np.sort((one[:, None] + one[None, :]).ravel())
     r = eigsh(L, 12, method="shift_invert", rng=0, tol=1e-8)
     assert r.verified
-    assert "block Krylov pass on the deflated shift-inverted operator" in r.missed_check
-    exact = np.sort((2 - 2 * np.cos(np.pi * np.arange(40) / 40))[:, None]
-                    + (2 - 2 * np.cos(np.pi * np.arange(40) / 40))[None, :], axis=None)
+    # a small factorisation: spectrum slicing
+    assert "inertia count: exactly 11 eigenvalues below" in r.missed_check
+    assert r.n_factorizations == 2
     np.testing.assert_allclose(r.eigenvalues, exact[:12], atol=1e-9)
+    # plant a miss: drop one member of the degenerate pair (1, 2) / (2, 1) and put
+    # the 13th pair in its place; both checks must report it
+    X = np.hstack([r.eigenvectors[:, :10], r.eigenvectors[:, 11:]])
+    lam = np.concatenate([r.eigenvalues[:10], r.eigenvalues[11:]])
+    full = eigsh(L, 13, method="shift_invert", rng=0, tol=1e-8)
+    lam = np.append(lam, full.eigenvalues[12])
+    X = np.hstack([X, full.eigenvectors[:, 12:13]])
+    norm = _norm_bound(L)
+    f = SymmetricFactor(L + 1e-6 * norm * sp.eye_array(L.shape[0]))
+    for fill, phrase in ((f.nnz, "the inertia of A - tau M counts"),
+                         (np.inf, "block Krylov pass on the deflated shift-inverted")):
+        state = {"solve": f.solve, "sigma": -1e-6 * norm, "fill": fill,
+                 "factorizations": 0}
+        msg = _missed_check(L, None, lam, X, "smallest", 1e-8, norm,
+                            np.random.default_rng(0), _Counter(L), state)
+        assert msg.startswith("missed"), msg
+        assert phrase in msg
