@@ -23,7 +23,46 @@ Method = Literal["auto", "shift_invert", "arpack", "lobpcg", "dense"]
 METHODS: tuple[Method, ...] = ("auto", "shift_invert", "arpack", "lobpcg", "dense")
 
 
-def _suite(size: str) -> dict[str, Any]:
+def _real_graphs(data_dir: Path | None) -> dict[str, Any]:
+    """Normalised Laplacians of the real graphs found under ``data_dir``.
+
+    Reads the Geom-GCN edge lists (``geom-gcn/new_data/<name>/out1_graph_edges.txt``)
+    and the Planetoid adjacency pickles (``geom-gcn/planetoid/ind.<name>.graph``),
+    symmetrised, on their largest connected component. Missing files are skipped.
+    """
+    import pickle
+
+    from .graphs import adjacency_from_edges, graph_laplacian, largest_component
+
+    if data_dir is None:
+        return {}
+    out: dict[str, Any] = {}
+    for name in ("chameleon", "film"):
+        path = data_dir / "geom-gcn" / "new_data" / name / "out1_graph_edges.txt"
+        if path.is_file():
+            edges = np.loadtxt(path, skiprows=1, dtype=np.int64)
+            A = _unweighted(edges, adjacency_from_edges)
+            out[f"{name} (sym)"] = graph_laplacian(largest_component(A)[0],
+                                                   normalization="sym")
+    for name in ("cora", "citeseer"):
+        path = data_dir / "geom-gcn" / "planetoid" / f"ind.{name}.graph"
+        if path.is_file():
+            with path.open("rb") as fh:
+                adj = pickle.load(fh, encoding="latin1")  # the data set's own format
+            pairs = [(u, v) for u, nbrs in adj.items() for v in nbrs]
+            A = _unweighted(np.asarray(pairs, dtype=np.int64), adjacency_from_edges)
+            out[f"{name} (sym)"] = graph_laplacian(largest_component(A)[0],
+                                                   normalization="sym")
+    return out
+
+
+def _unweighted(edges: np.ndarray, build: Any) -> Any:
+    """Symmetric 0/1 adjacency: each undirected edge once, self-loops dropped."""
+    edges = np.unique(np.sort(edges, axis=1), axis=0)
+    return build(edges, int(edges.max()) + 1, symmetrize="max", self_loops="drop")
+
+
+def _suite(size: str, data_dir: Path | None = None) -> dict[str, Any]:
     from .graphs import graph_laplacian, grid_graph, knn_graph, random_geometric_graph
     from .sheaf import random_sheaf, sheaf_laplacian
 
@@ -37,12 +76,16 @@ def _suite(size: str) -> dict[str, Any]:
         f"O(3) sheaf on kNN {n_sheaf}": sheaf_laplacian(
             random_sheaf(knn_graph(rng.random((n_sheaf, 3)), 10, reorder="rcm")[0], 3,
                          kind="orthogonal", rng=2)),
+        **_real_graphs(data_dir),
     }
 
 
-def run_eigen_bench(out: Path, *, size: str = "small", k: int = 10,
-                    tol: float = 1e-6) -> list[dict[str, Any]]:
-    """Run every method on every suite matrix; write ``eigen.json`` and ``eigen.png``."""
+def run_eigen_bench(out: Path, *, size: str = "small", k: int = 10, tol: float = 1e-6,
+                    data_dir: Path | None = None) -> list[dict[str, Any]]:
+    """Run every method on every suite matrix; write ``eigen.json`` and ``eigen.png``.
+
+    ``data_dir`` (the folder holding ``geom-gcn/``) adds the real graphs.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -51,7 +94,7 @@ def run_eigen_bench(out: Path, *, size: str = "small", k: int = 10,
     from .spectral import EigenSolverError, eigsh
 
     out.mkdir(parents=True, exist_ok=True)
-    suite = _suite(size)
+    suite = _suite(size, data_dir)
     rows: list[dict[str, Any]] = []
     total = len(suite) * len(METHODS)
     step = 0
@@ -86,6 +129,27 @@ def run_eigen_bench(out: Path, *, size: str = "small", k: int = 10,
     (out / "eigen.json").write_text(json.dumps(rows, indent=1))
     _plot(rows, out / "eigen.png", plt)
     return rows
+
+
+def auto_summary(rows: list[dict[str, Any]]) -> str:
+    """Per matrix: auto's time over the fastest verified method's, and unverified counts."""
+    lines = ["auto / fastest verified:"]
+    worst = 0.0
+    for m in dict.fromkeys(r["matrix"] for r in rows):
+        ok = [r for r in rows if r["matrix"] == m and r["verified"]]
+        auto = [r for r in ok if r["method"] == "auto"]
+        if not ok or not auto:
+            lines.append(f"  {m}: auto not verified")
+            continue
+        best = min(ok, key=lambda r: r["seconds"])
+        ratio = auto[0]["seconds"] / best["seconds"]
+        worst = max(worst, ratio)
+        lines.append(f"  {m}: {ratio:.2f} (auto chose {auto[0]['chosen']}, fastest "
+                     f"{best['method']})")
+    bad = sum(1 for r in rows if "matvecs" in r and not r["verified"])
+    lines.append(f"worst ratio {worst:.2f}; unverified results returned: {bad} "
+                 "(methods that raised are listed as not verified, with their reason)")
+    return "\n".join(lines)
 
 
 def format_table(rows: list[dict[str, Any]]) -> str:

@@ -6,7 +6,8 @@
     Builds a heterophilous contextual SBM, computes its Laplacian spectra, checks the
     Laplacian against closed forms, compares the separation power of sheaf diffusion,
     and writes ``report.txt`` and ``spectrum.png``.
-``spectral-sheaf bench eigen [--size small|medium|large] [--out DIR] [-k K] [--tol T]``
+``spectral-sheaf bench eigen [--size small|medium|large] [--out DIR] [-k K] [--tol T]
+[--data-dir DIR]``
     Runs every eigen-solver method on a suite (grid, kNN, random geometric graph, an
     O(3) sheaf Laplacian), prints a table, writes ``eigen.json`` and ``eigen.png``.
 """
@@ -17,6 +18,7 @@ import argparse
 import importlib
 import importlib.metadata
 import importlib.util
+import os
 import platform
 import sys
 import time
@@ -231,6 +233,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     bench.add_argument("--out", type=Path, default=Path("spectral_sheaf_bench"),
                        help="folder for eigen.json and eigen.png (default: %(default)s)")
     bench.add_argument("-k", type=int, default=10, help="eigenpairs (default: 10)")
+    bench.add_argument("--data-dir", type=Path, default=None,
+                       help="folder holding geom-gcn/ (real graphs: chameleon, film, cora, "
+                            "citeseer); default: $SPECTRAL_SHEAF_DATA, else none")
     bench.add_argument("--tol", type=float, default=1e-6,
                        help="relative residual tolerance (default: 1e-6)")
     args = parser.parse_args(argv)
@@ -242,10 +247,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"-k must be >= 1; got {args.k}")
         if not args.tol > 0:
             parser.error(f"--tol must be > 0; got {args.tol}")
-        from ._cli_bench import format_table, run_eigen_bench
+        from ._cli_bench import auto_summary, format_table, run_eigen_bench
 
-        rows = run_eigen_bench(args.out, size=args.size, k=args.k, tol=args.tol)
+        data_dir = args.data_dir
+        if data_dir is None and os.environ.get("SPECTRAL_SHEAF_DATA"):
+            data_dir = Path(os.environ["SPECTRAL_SHEAF_DATA"])
+        if data_dir is not None and not (data_dir / "geom-gcn").is_dir():
+            parser.error(f"--data-dir must hold a geom-gcn/ folder; none in {data_dir}")
+        rows = run_eigen_bench(args.out, size=args.size, k=args.k, tol=args.tol,
+                               data_dir=data_dir)
         print(format_table(rows))
+        print(auto_summary(rows))
         print(f"wrote {args.out / 'eigen.json'} and {args.out / 'eigen.png'}")
         return 0
     if args.nodes < 30:

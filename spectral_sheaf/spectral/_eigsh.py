@@ -23,7 +23,7 @@ from .._validation import (
     check_square,
     check_symmetric,
 )
-from ._bounds import _norm_bound, gershgorin_bounds
+from ._bounds import _norm_bound, gershgorin_bounds, spectral_bounds
 from ._factor import SymmetricFactor
 from ._krylov import block_lanczos_largest
 
@@ -353,7 +353,7 @@ def _solve(method: str, A: Any, M: Any, counter: _Counter, k: int, which: str, t
             raise ValueError("method='shift_invert' needs A as a matrix to factorise; got a "
                              "LinearOperator")
         lu, s = _factor_below(A, M, sigma, norm, n, state)
-        state["fill"] = lu.nnz
+        state["refactor_cost"] = lu.cost_in_solves
 
         def solve(B: np.ndarray) -> np.ndarray:
             counter.count += 1 if B.ndim == 1 else B.shape[1]  # a solve per column
@@ -442,18 +442,38 @@ def _block_size(k: int, n: int) -> int:
 
 def _factor_below(A: Any, M: Any, sigma: float | None, norm: float, n: int,
                   state: dict) -> tuple[SymmetricFactor, float]:
-    """SuperLU factorisation of ``A - s M`` with ``s`` below the spectrum.
+    """SuperLU factorisation of ``A - s M`` with ``s`` just below the spectrum.
 
-    The default shift is ``-1e-6 ||A||``. Symmetric mode with diagonal pivots gives
-    ``P^T (A - s M) P = L D L^T`` (``U = D L^T``), so by Sylvester's law of inertia the
-    negative entries of ``diag(U)`` count the eigenvalues below ``s``. If there are any
-    (A is indefinite) or the pivots were not diagonal, the default shift is moved to a
-    guaranteed lower bound of the spectrum and the matrix factorised again; a user's
-    ``sigma`` with eigenvalues below it is an error.
+    Symmetric mode with diagonal pivots gives ``P^T (A - s M) P = L D L^T``
+    (``U = D L^T``), so by Sylvester's law of inertia the negative entries of
+    ``diag(U)`` count the eigenvalues below ``s``. Shifts are tried in turn until that
+    count is zero:
+
+    1. where the Rayleigh quotient of the all-ones vector is not ~0 (so the bottom of
+       the spectrum is not known to be 0, as it is for a graph Laplacian), a Lanczos
+       estimate of ``lambda_min`` less its residual bound and a margin (a sheaf
+       Laplacian whose spectrum starts at 4.7 would otherwise be shift-inverted
+       about 0, where its smallest eigenvalues are hard to tell apart; an indefinite
+       matrix would have eigenvalues below 0);
+    2. ``-1e-6 ||A||``, when below the first;
+    3. a guaranteed (Gershgorin) lower bound.
+
+    A user's ``sigma`` is factorised as given, and eigenvalues below it are an error.
     """
     Msp = sp.eye_array(n, format="csc") if M is None else sp.csc_array(M)
-    s = -1e-6 * norm if sigma is None else float(sigma)
-    for attempt in range(2):
+    if sigma is not None:
+        shifts = [float(sigma)]
+    else:
+        default = -1e-6 * norm
+        shifts = [default]
+        if M is None:
+            ones = np.ones(n)
+            if abs(float(np.real(ones @ (A @ ones)))) / n > 1e-8 * norm:
+                b = spectral_bounds(A, steps=20, rng=0)
+                est = b.lower - 1e-3 * (b.upper - b.lower)
+                shifts = [est, default] if default < est else [est]
+        shifts.append(_lower_bound(A, M, norm) - 1e-6 * norm)
+    for s in shifts:
         try:
             lu = SymmetricFactor(A - s * Msp)
             below = lu.negative_pivots
@@ -471,25 +491,20 @@ def _factor_below(A: Any, M: Any, sigma: float | None, norm: float, n: int,
                 f"sigma={sigma:.6g} must lie below the spectrum for which='smallest'; "
                 f"{what} eigenvalues lie below it (inertia of A - sigma M)"
             )
-        if attempt == 0:
-            low = _lower_bound(A, M, norm)
-            s = low - 1e-6 * norm - 1e-3 * abs(low)
     raise RuntimeError("could not place the shift below the spectrum")
 
 
-INERTIA_MAX_FILL = 2_000_000  # factor entries up to which the check refactorises
+INERTIA_MAX_COST = 30.0  # refactorise for the check while it costs <= this many solves
 
 
 def _inertia_is_cheaper(state: dict) -> bool:
-    """Whether the missed check should refactorise for an inertia count.
+    """Whether the missed check should refactorise for an exact inertia count.
 
-    On this project's reference machine a factorisation costs 120 to 220 solves with
-    its factor, the Krylov pass about 30, so the Krylov pass is always cheaper; but the
-    inertia count is exact, and below ``INERTIA_MAX_FILL`` factor entries it costs
-    well under a second. The rule is on the fill, not on measured time, so that the
-    choice is deterministic.
+    The alternative, a deflated Krylov pass, costs about 30 solves with the factor.
+    The factorisation's cost is modelled from the column counts of ``L`` (not
+    measured), so that the choice is deterministic.
     """
-    return bool(state.get("fill", np.inf) <= INERTIA_MAX_FILL)
+    return bool(state.get("refactor_cost", np.inf) <= INERTIA_MAX_COST)
 
 
 def _inertia_count(A: Any, M: Any, tau: float, norm: float) -> int | None:
