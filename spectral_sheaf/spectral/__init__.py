@@ -6,9 +6,12 @@ Bounds
     spectral_bounds, SpectralBounds, gershgorin_bounds
 Fourier
     gft, igft, laplacian_kernel
+Density
+    spectral_density, SpectralDensity
 """
 
 from ._bounds import SpectralBounds, gershgorin_bounds, spectral_bounds
+from ._density import SpectralDensity, spectral_density
 from ._eigsh import EigenResult, EigenSolverError, eigenvalue_count, eigsh
 from ._fourier import gft, igft, laplacian_kernel
 
@@ -16,6 +19,7 @@ __all__ = [
     "EigenResult",
     "EigenSolverError",
     "SpectralBounds",
+    "SpectralDensity",
     "eigenvalue_count",
     "eigsh",
     "gershgorin_bounds",
@@ -23,4 +27,5 @@ __all__ = [
     "igft",
     "laplacian_kernel",
     "spectral_bounds",
+    "spectral_density",
 ]

@@ -29,7 +29,7 @@ from ._krylov import block_lanczos_largest
 
 __all__ = ["EigenResult", "EigenSolverError", "eigenvalue_count", "eigsh"]
 
-_METHODS = ("auto", "dense", "arpack", "shift_invert", "lobpcg")
+_METHODS = ("auto", "dense", "arpack", "shift_invert", "lobpcg", "lobpcg_amg")
 DENSE_AUTO = 500  # auto uses LAPACK up to this size (and so does the missed check)
 
 
@@ -162,7 +162,7 @@ def eigsh(
     *,
     M: Any = None,
     which: Literal["smallest", "largest"] = "smallest",
-    method: Literal["auto", "dense", "arpack", "shift_invert", "lobpcg"] = "auto",
+    method: Literal["auto", "dense", "arpack", "shift_invert", "lobpcg", "lobpcg_amg"] = "auto",
     tol: float = 1e-8,
     maxiter: int | None = None,
     sigma: float | None = None,
@@ -187,16 +187,20 @@ def eigsh(
         Symmetric positive definite mass matrix.
     which : {"smallest", "largest"}
         Which end of the spectrum.
-    method : {"auto", "dense", "arpack", "shift_invert", "lobpcg"}
+    method : {"auto", "dense", "arpack", "shift_invert", "lobpcg", "lobpcg_amg"}
         ``"dense"``: LAPACK (``scipy.linalg.eigh``). ``"arpack"``: implicitly restarted
-        Lanczos (``scipy.sparse.linalg.eigsh``). ``"shift_invert"`` (``which =
-        "smallest"``): ARPACK on ``(A - sigma M)^{-1}`` with one SuperLU factorisation
-        (``MMD_AT_PLUS_A`` ordering, symmetric mode); ``sigma`` defaults to a small
-        negative shift, ``-1e-6 ||A||``. ``"lobpcg"``: block LOBPCG with a random start,
-        the known kernel shifted out of the way. ``"auto"``: dense up to 500 rows;
-        else shift-invert for the smallest pairs of a matrix and ARPACK otherwise;
-        when a method fails verification the next one is tried (shift-invert, ARPACK,
-        LOBPCG, then dense up to 20000 rows), and each attempt is recorded.
+        Lanczos (``scipy.sparse.linalg.eigsh``) with deflation restarts.
+        ``"shift_invert"`` (``which="smallest"``): thick-restart block Lanczos on
+        ``(A - sigma M)^{-1} M`` with one sparse factorisation (SuperLU's
+        ``MMD_AT_PLUS_A`` ordering in symmetric mode, kept as ``L D L^T`` and solved
+        a block at a time); ``sigma`` defaults to just below the spectrum, placed and
+        confirmed by the inertia of the factorisation. ``"lobpcg"``: block LOBPCG with
+        a random start, the known kernel shifted out of the way. ``"lobpcg_amg"``:
+        the same with a pyamg smoothed-aggregation V-cycle as preconditioner (the
+        ``amg`` extra). ``"auto"``: dense up to 500 rows; else shift-invert for the
+        smallest pairs of a matrix and ARPACK otherwise; when a method fails
+        verification the next one is tried (shift-invert, ARPACK, LOBPCG, then dense
+        up to 20000 rows), and each attempt is recorded.
     tol : float
         Relative residual tolerance, ``||A x - lambda M x|| <= tol * ||A||``.
     maxiter : int, optional
@@ -381,6 +385,43 @@ def _solve(method: str, A: Any, M: Any, counter: _Counter, k: int, which: str, t
                 max_applies=(maxiter or 300) * b, dtype=np.result_type(A.dtype, float),
                 rng=g)
             lam = s + 1.0 / theta
+    elif method == "lobpcg_amg":
+        if isinstance(A, LinearOperator) or np.iscomplexobj(A.data):
+            raise ValueError("method='lobpcg_amg' needs A as a real matrix to build the "
+                             "multigrid hierarchy")
+        try:
+            import pyamg
+        except ImportError as exc:
+            raise ImportError("method='lobpcg_amg' needs pyamg: pip install "
+                              "'spectral_sheaf[amg]'") from exc
+        # smoothed aggregation on A + eps I (A is often singular), one V-cycle per
+        # application; a few extra block vectors speed up the edge of the wanted set
+        eps = 1e-8 * norm
+        ml = pyamg.smoothed_aggregation_solver(sp.csr_matrix(A + eps * sp.eye_array(n)))
+        prec = ml.aspreconditioner(cycle="V")
+        if K is not None:
+            # the V-cycle approximates (A + eps)^{-1}, huge on the kernel that the
+            # operator has shifted away: project the kernel out of its input and output
+            MK = K if M is None else np.asarray(M @ K)
+            vcycle = prec
+
+            def projected(R: np.ndarray) -> np.ndarray:
+                R = R - MK @ (K.conj().T @ R)
+                Y = np.column_stack([vcycle @ R[:, j] for j in range(R.shape[1])]) \
+                    if R.ndim == 2 else vcycle @ R
+                return Y - K @ (MK.conj().T @ Y)
+
+            prec = LinearOperator((n, n), matvec=projected, matmat=projected,
+                                  dtype=np.float64)
+        extra = min(max(2, kk // 4), n - kk - 1)
+        X0 = g.standard_normal((n, kk + extra))
+        op = counter.linear_operator() if K is None else aslinearoperator(
+            _deflated(counter.linear_operator(), M, K, shift))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            lam, X = lobpcg(op, X0, B=M, M=prec, largest=which == "largest",
+                            tol=tol * norm * 1e-1, maxiter=maxiter or 300)
+        lam, X = _keep(np.asarray(lam).real, np.asarray(X), kk, which)
     else:  # lobpcg
         X0 = g.standard_normal((n, kk))
         # the known kernel is shifted away rather than passed as constraints (scipy's

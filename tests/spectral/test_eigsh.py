@@ -188,3 +188,19 @@ def test_bad_input_messages():
         eigsh(L, 2, which="largest", method="shift_invert")
     with pytest.raises(ValueError, match=r"signal must have 5 rows to match basis"):
         gft(eigsh(L, 2), np.ones(3))
+
+
+def test_lobpcg_with_amg_preconditioner():
+    pytest.importorskip("pyamg")
+    L = graph_laplacian(grid_graph((50, 50)))
+    one = 2 - 2 * np.cos(np.pi * np.arange(50) / 50)
+    exact = np.sort((one[:, None] + one[None, :]).ravel())[:8]
+    r = eigsh(L, 8, method="lobpcg_amg", rng=0, tol=1e-7)
+    assert r.verified
+    assert r.method == "lobpcg_amg"
+    np.testing.assert_allclose(r.eigenvalues, exact, atol=1e-8)
+    k = eigsh(L, 8, method="lobpcg_amg", rng=0, tol=1e-7,
+              known_kernel=laplacian_kernel(grid_graph((50, 50))))
+    np.testing.assert_allclose(k.eigenvalues, exact, atol=1e-8)
+    with pytest.raises(ValueError, match=r"lobpcg_amg' needs A as a real matrix"):
+        eigsh(aslinearoperator(L), 3, method="lobpcg_amg")
