@@ -1,0 +1,188 @@
+"""Chebyshev filters against exact filtering through the eigenbasis."""
+
+import numpy as np
+import pytest
+import scipy.linalg
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.sparse.linalg import aslinearoperator
+
+from spectral_sheaf.filters import (
+    abspline,
+    band_pass,
+    chebnet_propagate,
+    chebyshev_approximation,
+    chebyshev_filter,
+    exact_filter,
+    filter_bank,
+    frame_bounds,
+    heat,
+    high_pass,
+    low_pass,
+    mexican_hat,
+    meyer,
+    wave,
+)
+from spectral_sheaf.graphs import cycle_graph, erdos_renyi_graph, graph_laplacian, grid_graph
+from spectral_sheaf.sheaf import random_sheaf, sheaf_laplacian
+from spectral_sheaf.testing import adjacency_matrices
+
+SMOOTH = [heat(0.5), heat(3.0), wave(1.5), mexican_hat(0.7), low_pass(2.0, width=1.0),
+          band_pass(1.0, 3.0, width=0.8)]
+
+
+def operators():
+    rng = np.random.default_rng(0)
+    A = erdos_renyi_graph(60, 0.1, rng=1)
+    return {
+        "grid": graph_laplacian(grid_graph((7, 8))),
+        "ER sym": graph_laplacian(A, normalization="sym"),
+        "sheaf": sheaf_laplacian(random_sheaf(A, 2, kind="orthogonal", rng=rng)),
+    }
+
+
+@pytest.mark.parametrize("name", ["grid", "ER sym", "sheaf"])
+@pytest.mark.parametrize("design", range(len(SMOOTH)))
+def test_matches_exact_filtering_at_sufficient_order(name, design):
+    L = operators()[name]
+    g = SMOOTH[design]
+    X = np.random.default_rng(design).standard_normal((L.shape[0], 3))
+    exact = exact_filter(L, X, g)
+    for method in ("recurrence", "clenshaw"):
+        Y = chebyshev_filter(L, X, g, tol=1e-12, method=method, rng=0)
+        np.testing.assert_allclose(Y, exact, atol=1e-10 * np.abs(X).max() * X.shape[0])
+
+
+def test_requested_accuracy_is_met():
+    L = graph_laplacian(grid_graph((9, 9)))
+    lam = scipy.linalg.eigvalsh(L.toarray())
+    for tol in (1e-3, 1e-6, 1e-9):
+        p = chebyshev_approximation(heat(2.0), 8.0, tol=tol)
+        assert p.error_estimate <= tol
+        # the true error on the spectrum is below the promise
+        assert np.max(np.abs(p(lam) - np.exp(-2.0 * lam))) <= p.error_estimate
+        X = np.random.default_rng(1).standard_normal((81, 2))
+        Y = chebyshev_filter(L, X, p)
+        err = np.linalg.norm(Y - exact_filter(L, X, heat(2.0)), axis=0)
+        assert np.all(err <= p.error_estimate * np.linalg.norm(X, axis=0) * (1 + 1e-6))
+    # a smaller tol needs a larger order
+    orders = [chebyshev_approximation(heat(2.0), 8.0, tol=t).order for t in (1e-3, 1e-9)]
+    assert orders[0] < orders[1]
+
+
+def test_constant_term_is_not_doubled():
+    # the c_0 pitfall: g = 1 must give the identity, exactly
+    L = graph_laplacian(cycle_graph(30))
+    X = np.arange(30.0)
+    Y = chebyshev_filter(L, X, lambda lam: np.ones_like(lam), order=5, lambda_max=4.0)
+    np.testing.assert_allclose(Y, X, rtol=1e-14, atol=1e-12)
+
+
+def test_jackson_damping_removes_gibbs_oscillation():
+    step = low_pass(2.0)
+    raw = chebyshev_approximation(step, 8.0, order=60)
+    damped = chebyshev_approximation(step, 8.0, order=60, damping="jackson")
+    x = np.linspace(0, 8, 4001)
+    assert raw(x).max() > 1.05  # overshoot next to the jump
+    assert raw(x).min() < -0.05
+    assert damped(x).max() <= 1 + 1e-12
+    assert damped(x).min() >= -1e-12
+    assert damped.error_estimate == pytest.approx(
+        np.abs(damped(x) - step(x)).max(), abs=0.02)
+
+
+def test_float32_linear_operator_and_single_signal():
+    L = graph_laplacian(grid_graph((10, 10)))
+    X = np.random.default_rng(2).standard_normal((100, 4))
+    ref = chebyshev_filter(L, X, heat(1.0), order=30, lambda_max=8.0)
+    lo = chebyshev_filter(aslinearoperator(L), X, heat(1.0), order=30, lambda_max=8.0)
+    np.testing.assert_allclose(lo, ref, rtol=1e-12, atol=1e-14)
+    y32 = chebyshev_filter(L, X.astype(np.float32), heat(1.0), order=30, lambda_max=8.0)
+    assert y32.dtype == np.float32
+    np.testing.assert_allclose(y32, ref, atol=1e-5)
+    one = chebyshev_filter(L, X[:, 0], heat(1.0), order=30, lambda_max=8.0)
+    assert one.shape == (100,)
+    np.testing.assert_allclose(one, ref[:, 0], rtol=1e-12, atol=1e-14)
+
+
+def test_lambda_max_checks():
+    L = graph_laplacian(grid_graph((12, 12)))  # lambda_max close to 8
+    X = np.ones(144)
+    with pytest.raises(ValueError, match=r"lambda_max=4 is below the spectrum: A has a Ritz "
+                       r"value"):
+        chebyshev_filter(L, X, heat(1.0), lambda_max=4.0, rng=0)
+    true_max = float(scipy.linalg.eigvalsh(L.toarray())[-1])
+    with pytest.warns(RuntimeWarning, match=r"below the guaranteed upper bound"):
+        chebyshev_filter(L, X, heat(1.0), lambda_max=true_max + 1e-9, rng=0)
+
+
+def test_bad_input_messages():
+    L = graph_laplacian(cycle_graph(10))
+    X = np.ones(10)
+    with pytest.raises(ValueError, match=r"order must be >= 1; got 0"):
+        chebyshev_filter(L, X, heat(1.0), order=0, lambda_max=4.0)
+    with pytest.raises(ValueError, match=r"X must have shape \(n,\) or \(n, channels\) with "
+                       r"n = 10 rows to match A; got shape \(9,\)"):
+        chebyshev_filter(L, np.ones(9), heat(1.0), lambda_max=4.0)
+    with pytest.raises(ValueError, match=r"give exactly one of order .* and tol"):
+        chebyshev_approximation(heat(1.0), 4.0, order=5, tol=1e-3)
+    with pytest.raises(ValueError, match=r"lambda_max must be > lambda_min = 0; got -1"):
+        chebyshev_approximation(heat(1.0), -1.0, order=5)
+    with pytest.raises(ValueError, match=r"g must be finite on"):
+        chebyshev_approximation(lambda lam: np.where(lam > 2, np.nan, 1.0), 4.0, order=5)
+    with pytest.raises(ValueError, match=r"no order up to 5000 reaches tol=1e-12"):
+        chebyshev_approximation(low_pass(1.0), 4.0, tol=1e-12)
+    with pytest.raises(ValueError, match=r"t must be > 0"):
+        heat(-1.0)
+    with pytest.raises(ValueError, match=r"band_pass needs low < high"):
+        band_pass(3.0, 1.0)
+    with pytest.raises(ValueError, match=r"X must contain only finite values"):
+        chebyshev_filter(L, np.full(10, np.nan), heat(1.0), lambda_max=4.0)
+    with pytest.raises(ValueError, match=r"lambda_max, order and tol come from"):
+        chebyshev_filter(L, X, chebyshev_approximation(heat(1.0), 4.0, order=3), order=4)
+
+
+def test_meyer_bank_is_a_tight_frame_and_bank_matches_designs():
+    designs = [meyer(4.0, kind="scaling")] + [meyer(4.0 / 2**j) for j in range(4)]
+    lo, hi = frame_bounds(designs, 4.0)
+    assert lo == pytest.approx(1.0, abs=1e-12)
+    assert hi == pytest.approx(1.0, abs=1e-12)
+    L = graph_laplacian(grid_graph((8, 8)))
+    X = np.random.default_rng(3).standard_normal(64)
+    bank = filter_bank(L, X, [heat(1.0), abspline(2.0)], order=40, rng=0)
+    assert bank.shape == (2, 64)
+    np.testing.assert_allclose(bank[0], exact_filter(L, X, heat(1.0)), atol=1e-8)
+
+
+def test_chebnet_matches_the_spectral_definition():
+    L = graph_laplacian(erdos_renyi_graph(40, 0.15, rng=4), normalization="sym")
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((40, 3))
+    W = rng.standard_normal((4, 3, 2))
+    lam, U = scipy.linalg.eigh(L.toarray())
+    t = np.clip(2 * lam / 2.0 - 1, -1, 1)
+    ref = sum(U @ np.diag(np.cos(k * np.arccos(t))) @ U.T @ X @ W[k] for k in range(4))
+    np.testing.assert_allclose(chebnet_propagate(L, X, W, lambda_max=2.0), ref, atol=1e-10)
+    with pytest.raises(ValueError, match=r"weights must have shape \(K >= 1, c_in = 3"):
+        chebnet_propagate(L, X, W[:, :2], lambda_max=2.0)
+
+
+@settings(deadline=None, max_examples=25)
+@given(A=adjacency_matrices(min_nodes=3, max_nodes=25), s=st.floats(-3, 3),
+       seed=st.integers(0, 2**16))
+def test_linearity_and_commutation(A, s, seed):
+    L = graph_laplacian(A)
+    rng = np.random.default_rng(seed)
+    X, Y = rng.standard_normal((2, L.shape[0], 2))
+    lmax = float(np.abs(L).sum(axis=1).max()) + 1.0
+    f = chebyshev_approximation(heat(0.3), lmax, order=25)
+    gx = chebyshev_filter(L, X, f)
+    lin = chebyshev_filter(L, s * X + Y, f)
+    np.testing.assert_allclose(lin, s * gx + chebyshev_filter(L, Y, f), atol=1e-9)
+    np.testing.assert_allclose(L @ gx, chebyshev_filter(L, L @ X, f), atol=1e-9 * lmax)
+
+
+def test_high_pass_complements_low_pass():
+    lam = np.linspace(0, 4, 101)
+    np.testing.assert_allclose(high_pass(2.0, width=0.5)(lam) + low_pass(2.0, width=0.5)(lam),
+                               1.0)
