@@ -26,3 +26,15 @@ def test_benchmark_scripts_run_quick(script, expected):
     ).stdout
     for text, count in expected.items():
         assert out.count(text) == count, (text, out)
+
+
+@pytest.mark.slow
+def test_filter_benchmark_runs_quick():
+    pytest.importorskip("pygsp", reason="PyGSP is the peer (the bench extra)")
+    out = subprocess.run(
+        [sys.executable, str(BENCH / "compare_filters.py"), "--quick"],
+        capture_output=True, text=True, check=True, timeout=600,
+    ).stdout
+    # three graphs, five rows and a summary each
+    assert out.count("PyGSP / ours =") == 3, out
+    assert out.count("bound: 30 x (A @ X)") == 3, out

@@ -251,11 +251,14 @@ def chebyshev_filter(
         A design (``filters.heat(t)``, ...) or a prepared expansion (then ``order``,
         ``tol``, ``damping`` and the interval come from it).
     lambda_max : float, optional
-        Upper end of the interval. Default: the upper bound of
-        :func:`~spectral_sheaf.spectral.spectral_bounds` (Lanczos estimate plus its
-        residual bound, clipped by Gershgorin). Passed explicitly, it is checked
-        (``check_interval``): below a Ritz value of ``A`` (so below the spectrum) is an
-        error; below the upper bound, a warning.
+        Upper end of the interval. Default: the Gershgorin upper bound for a matrix
+        (guaranteed; for a LinearOperator, the Lanczos estimate plus its residual bound
+        from :func:`~spectral_sheaf.spectral.spectral_bounds`, widened by 1 percent,
+        which is not). Passed explicitly, it is checked (``check_interval``): below a
+        Ritz value of ``A`` (so certainly below the spectrum) is an error; below the
+        Lanczos upper estimate, a warning. A Chebyshev polynomial grows fast outside
+        its interval, so an interval that misses the top of the spectrum gives a wrong
+        answer there.
     lambda_min : float
         Lower end (0 for Laplacians).
     order, tol, damping
@@ -311,7 +314,8 @@ def chebyshev_filter(
     if lmax is None or (given and check_interval):
         b = spectral_bounds(A, steps=20, rng=rng)
         if lmax is None:
-            lmax = b.upper
+            lmax = b.gershgorin[1] if b.gershgorin is not None else \
+                b.upper + 0.01 * (b.upper - b.lower)
         elif lmax < b.lambda_max - 1e-10 * max(1.0, abs(b.lambda_max)):
             raise ValueError(
                 f"lambda_max={lmax:.6g} is below the spectrum: A has a Ritz value "
@@ -320,8 +324,8 @@ def chebyshev_filter(
             )
         elif lmax < b.upper - 1e-10 * max(1.0, abs(b.upper)):
             warnings.warn(
-                f"lambda_max={lmax:.6g} is below the guaranteed upper bound {b.upper:.6g} "
-                "of the spectrum; the filter may be wrong at the top of it",
+                f"lambda_max={lmax:.6g} is below the Lanczos estimate {b.upper:.6g} of the "
+                "top of the spectrum; the filter may be wrong there",
                 RuntimeWarning, stacklevel=2)
     if not isinstance(g, ChebyshevApproximation):
         approx = chebyshev_approximation(

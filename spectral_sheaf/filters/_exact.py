@@ -72,7 +72,9 @@ def filter_bank(A: Any, X: Any, designs: Sequence[Callable[[np.ndarray], np.ndar
     if "lambda_max" not in rest:
         from ..spectral import spectral_bounds
 
-        rest["lambda_max"] = spectral_bounds(A, steps=20, rng=options.get("rng")).upper
+        b = spectral_bounds(A, steps=20, rng=options.get("rng"))
+        rest["lambda_max"] = b.gershgorin[1] if b.gershgorin is not None else \
+            b.upper + 0.01 * (b.upper - b.lower)
     out += [chebyshev_filter(A, X, d, **rest) for d in designs[1:]]
     return np.stack(out)
 

@@ -85,8 +85,9 @@ def spectral_density(
     n_points : int
         Grid points of the result.
     bounds : (float, float), optional
-        An interval containing the spectrum; default :func:`spectral_bounds`, widened by
-        1 percent.
+        An interval containing the spectrum; default the Gershgorin interval of a
+        matrix (guaranteed), or for a LinearOperator the Lanczos bounds of
+        :func:`spectral_bounds` widened by 1 percent (not guaranteed).
     rng : Generator, int or None
         Probe vectors (and the Lanczos start of the bounds).
 
@@ -118,8 +119,13 @@ def spectral_density(
         raise ValueError("A must have at least one row; got shape (0, 0)")
     if bounds is None:
         b = spectral_bounds(A, rng=g)
-        pad = 0.01 * max(b.upper - b.lower, 1e-12)
-        lower, upper = b.lower - pad, b.upper + pad
+        if b.gershgorin is not None:
+            lower, upper = b.gershgorin
+            if upper - lower <= 0:  # a multiple of the identity
+                lower, upper = lower - 1.0, upper + 1.0
+        else:
+            pad = 0.01 * max(b.upper - b.lower, 1e-12)
+            lower, upper = b.lower - pad, b.upper + pad
     else:
         if len(bounds) != 2:
             raise ValueError(f"bounds must be a pair (lower, upper); got {bounds!r}")
