@@ -18,6 +18,7 @@ from spectral_sheaf.filters import (
     frame_bounds,
     heat,
     high_pass,
+    lanczos_filter,
     low_pass,
     mexican_hat,
     meyer,
@@ -196,3 +197,31 @@ def test_default_interval_covers_a_spectrum_clustered_at_the_top():
     X[::2] = 1.0  # has a component along the lambda = 2 eigenvector
     ref = exact_filter(L, X, heat(1.0))
     np.testing.assert_allclose(chebyshev_filter(L, X, heat(1.0), rng=0), ref, atol=1e-8)
+
+
+@pytest.mark.parametrize("name", ["grid", "ER sym", "sheaf"])
+def test_lanczos_filter_matches_exact_filtering(name):
+    L = operators()[name]
+    X = np.random.default_rng(7).standard_normal((L.shape[0], 5))
+    for g in (heat(2.0), wave(1.0), lambda lam: 1.0 / (lam + 0.05)):
+        Y = lanczos_filter(L, X, g, tol=1e-12)
+        ref = exact_filter(L, X, g)
+        np.testing.assert_allclose(Y, ref, atol=1e-9 * np.abs(ref).max())
+    # columns in several chunks give the same answer
+    small = lanczos_filter(L, X, heat(2.0), tol=1e-12, memory=8 * L.shape[0] * 60)
+    np.testing.assert_allclose(small, lanczos_filter(L, X, heat(2.0), tol=1e-12),
+                               atol=1e-12)
+
+
+def test_lanczos_filter_reports_non_convergence_and_bad_input():
+    L = graph_laplacian(grid_graph((30, 30)))
+    X = np.random.default_rng(8).standard_normal(900)
+    with pytest.raises(RuntimeError, match=r"did not reach tol=1e-14 in max_steps=3"):
+        lanczos_filter(L, X, heat(1.0), tol=1e-14, max_steps=3)
+    with pytest.warns(RuntimeWarning, match=r"did not reach tol"):
+        lanczos_filter(L, X, heat(1.0), tol=1e-14, max_steps=3, on_failure="warn")
+    with pytest.raises(ValueError, match=r"X must have shape \(n,\) or \(n, channels\) with "
+                       r"n = 900 rows"):
+        lanczos_filter(L, X[:5], heat(1.0))
+    with pytest.raises(ValueError, match=r"max_steps must be >= 1"):
+        lanczos_filter(L, X, heat(1.0), max_steps=0)

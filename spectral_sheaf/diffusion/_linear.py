@@ -1,0 +1,439 @@
+"""Linear diffusion ``M dX/dt = -L X``: exact, polynomial, Krylov and time-stepping methods.
+
+``L`` is any symmetric positive semi-definite operator (graph, mesh or sheaf Laplacian),
+``M`` an optional positive definite mass matrix (meshes). Every method returns the
+solution at the requested times in a :class:`DiffusionResult`, with the Dirichlet
+energy ``tr(X^T L X)`` and the distance to the harmonic projection along the way on
+request.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import scipy.linalg
+import scipy.sparse as sp
+import scipy.special
+from scipy.integrate import solve_ivp
+from scipy.sparse.linalg import LinearOperator, aslinearoperator, expm_multiply, splu
+
+from .._validation import as_csr, as_float_array, check_option, check_positive_real, check_square
+from ..filters._chebyshev import ChebyshevApproximation, chebyshev_filter
+from ..spectral import EigenResult, gershgorin_bounds, spectral_bounds
+
+__all__ = ["DiffusionResult", "heat_chebyshev_coefficients", "heat_diffusion"]
+
+Method = Literal["auto", "eigen", "chebyshev", "expm_multiply", "euler", "rk4", "rk45",
+                 "implicit_euler", "crank_nicolson"]
+_METHODS = ("auto", "eigen", "chebyshev", "expm_multiply", "euler", "rk4", "rk45",
+            "implicit_euler", "crank_nicolson")
+EIGEN_MAX = 4000  # rows up to which "eigen" diagonalises L itself
+_STABLE = {"euler": 2.0, "rk4": 2.785293563405282}  # |1 + z + ...| <= 1 on [-c, 0]
+
+
+@dataclass(frozen=True)
+class DiffusionResult:
+    """States of a diffusion at the requested times.
+
+    Attributes
+    ----------
+    times : ndarray, shape (T,)
+    states : ndarray, shape (T, n) or (T, n, channels)
+    method : str
+    energy : ndarray, shape (T,) or None
+        Dirichlet energy ``tr(X(t)^T L X(t))`` (``trace=True``).
+    distance_to_harmonic : ndarray, shape (T,) or None
+        ``||X(t) - P X(0)||_M`` with ``P`` the M-orthogonal projection onto ``ker L``
+        (given as ``kernel``).
+    n_matvecs : int
+        Products with ``L`` (solves for the implicit methods).
+    n_steps : int
+        Time steps (explicit and implicit methods) or polynomial degree in total
+        (Chebyshev).
+    wall_time : float
+        Seconds.
+    """
+
+    times: np.ndarray
+    states: np.ndarray
+    method: str
+    energy: np.ndarray | None
+    distance_to_harmonic: np.ndarray | None
+    n_matvecs: int
+    n_steps: int
+    wall_time: float
+
+
+def heat_chebyshev_coefficients(t: float, lambda_max: float, tol: float) -> np.ndarray:
+    """Chebyshev coefficients of ``exp(-t lambda)`` on ``[0, lambda_max]``, tail below ``tol``.
+
+    With ``z = t lambda_max / 2`` and ``x = 2 lambda / lambda_max - 1``,
+    ``exp(-t lambda) = e^{-z} e^{-z x} = sum_k c_k T_k(x)`` with ``c_0 = e^{-z} I_0(z)``
+    and ``c_k = 2 (-1)^k e^{-z} I_k(z)`` (modified Bessel functions, through the
+    exponentially scaled ``scipy.special.ive``). The degree is the smallest whose
+    coefficient tail bound ``sum_{j > K} |c_j|`` is below ``tol``.
+    """
+    z = 0.5 * float(t) * float(lambda_max)
+    K = max(8, int(np.ceil(z + 10 * np.sqrt(z + 1) + 30)))
+    while True:
+        k = np.arange(K + 1)
+        c = 2.0 * (-1.0) ** k * scipy.special.ive(k, z)
+        c[0] *= 0.5
+        tail = np.cumsum(np.abs(c)[::-1])[::-1]
+        ok = np.nonzero(tail <= tol)[0]
+        if ok.size and ok[0] > 0:
+            return c[: ok[0]]
+        K *= 2
+
+
+def _times(times: Any) -> np.ndarray:
+    t = as_float_array(times, "times", ndim=(0, 1)).reshape(-1)
+    if t.size == 0:
+        raise ValueError("times must hold at least one time; got an empty array")
+    if np.any(t < 0):
+        raise ValueError(f"times must be >= 0; got {float(t.min()):.6g}")
+    if np.any(np.diff(t) < 0):
+        raise ValueError("times must be non-decreasing; sort them first")
+    return t
+
+
+def heat_diffusion(
+    L: Any,
+    X0: Any,
+    times: Any,
+    *,
+    M: Any = None,
+    method: Method = "auto",
+    tol: float = 1e-8,
+    dt: float | None = None,
+    lambda_max: float | None = None,
+    basis: EigenResult | None = None,
+    kernel: Any = None,
+    trace: bool = False,
+) -> DiffusionResult:
+    """Integrate ``M dX/dt = -L X`` from ``X(0) = X0`` and return ``X`` at ``times``.
+
+    Parameters
+    ----------
+    L : sparse, dense or LinearOperator, shape (n, n)
+        Symmetric positive semi-definite.
+    X0 : array, shape (n,) or (n, channels)
+    times : float or array of float
+        Non-negative, non-decreasing output times.
+    M : sparse or dense, optional
+        Positive definite mass matrix; diagonal (lumped) for ``"chebyshev"``,
+        ``"euler"`` and ``"rk4"``.
+    method : str
+        ``"eigen"``: exact through a complete eigenbasis (``basis``, or dense for
+        n <= 4000). ``"chebyshev"``: the Chebyshev expansion of ``exp(-t L)`` with
+        Bessel coefficients, degree from ``tol``, stepping from one output time to the
+        next (the fused Numba recurrence of :mod:`~spectral_sheaf.filters`).
+        ``"expm_multiply"``: SciPy's truncated Taylor method. ``"euler"``, ``"rk4"``:
+        explicit steps of size ``dt`` (default 0.9 of the stability limit
+        ``c / lambda_max``; a larger ``dt`` is an error). ``"rk45"``: adaptive
+        Dormand-Prince through ``solve_ivp`` with ``rtol = atol = tol``.
+        ``"implicit_euler"``, ``"crank_nicolson"``: unconditionally stable steps of
+        size ``dt`` (required) with one sparse factorisation of ``M + theta dt L``
+        reused. ``"auto"``: ``"chebyshev"`` (``"expm_multiply"`` when ``M`` is not
+        diagonal).
+    tol : float
+        Accuracy of ``"chebyshev"`` (coefficient tail, relative to ``|X0|``) and
+        ``"rk45"``.
+    dt : float, optional
+        Step of the time-stepping methods.
+    lambda_max : float, optional
+        Upper bound of the spectrum of ``M^-1 L``; default Gershgorin (guaranteed) for
+        a matrix, else a Lanczos estimate.
+    basis : EigenResult, optional
+        A complete eigenbasis for ``"eigen"``.
+    kernel : array, shape (n, r), optional
+        A basis of ``ker L``; enables ``distance_to_harmonic`` (the ``t -> infinity``
+        limit is the M-orthogonal projection of ``X0`` onto it).
+    trace : bool
+        Record the Dirichlet energy at each output time.
+
+    Returns
+    -------
+    DiffusionResult
+    """
+    t0 = time.perf_counter()
+    check_option(method, "method", _METHODS)
+    tol = check_positive_real(tol, "tol")
+    if isinstance(L, LinearOperator):
+        Lop = L
+        n = L.shape[0]
+        if L.shape != (n, n):
+            raise ValueError(f"L must be square; got shape {L.shape}")
+    else:
+        Lop = as_csr(L, "L")
+        n = check_square(Lop, "L")
+    X = as_float_array(X0, "X0", ndim=(1, 2))
+    if X.shape[0] != n:
+        raise ValueError(f"X0 must have shape (n,) or (n, channels) with n = {n} rows to "
+                         f"match L; got shape {X.shape}")
+    one = X.ndim == 1
+    X = X.reshape(n, -1).astype(np.float64)
+    t = _times(times)
+    Mm = None
+    mdiag = None
+    if M is not None:
+        Mm = as_csr(M, "M")
+        if Mm.shape != (n, n):
+            raise ValueError(f"M must have the shape of L, ({n}, {n}); got {Mm.shape}")
+        off = Mm - sp.diags_array(Mm.diagonal())
+        if off.count_nonzero() == 0:
+            mdiag = Mm.diagonal().astype(np.float64)
+        if np.any(Mm.diagonal() <= 0):
+            raise ValueError("M must be positive definite; got a diagonal entry <= 0")
+    if dt is not None:
+        dt = check_positive_real(dt, "dt")
+    if method == "auto":
+        method = "chebyshev" if (Mm is None or mdiag is not None) else "expm_multiply"
+    if method in ("chebyshev", "euler", "rk4") and Mm is not None and mdiag is None:
+        raise ValueError(f"method={method!r} needs a diagonal (lumped) M; use "
+                         "'expm_multiply', 'rk45' or an implicit method for a full M")
+    K = None
+    if kernel is not None:
+        K = as_float_array(kernel, "kernel", ndim=(1, 2)).reshape(n, -1)
+    counter = {"mv": 0, "steps": 0}
+
+    # symmetric form for a lumped M: Y = M^1/2 X, dY/dt = -M^-1/2 L M^-1/2 Y
+    if mdiag is not None and method in ("chebyshev", "euler", "rk4", "eigen"):
+        s = np.sqrt(mdiag)
+        S = sp.diags_array(1.0 / s)
+        A = S @ Lop @ S if not isinstance(Lop, LinearOperator) else \
+            aslinearoperator(S) @ Lop @ aslinearoperator(S)
+        Y0 = X * s[:, None]
+        unscale = 1.0 / s[:, None]
+    else:
+        A, Y0, unscale = Lop, X, None
+
+    def lmax_of(B: Any) -> float:
+        if lambda_max is not None:
+            lm = check_positive_real(lambda_max, "lambda_max")
+            ritz = spectral_bounds(B, steps=20, rng=0).lambda_max
+            if lm < ritz - 1e-10 * max(1.0, ritz):
+                raise ValueError(f"lambda_max={lm:.6g} is below the spectrum: L has a Ritz "
+                                 f"value {ritz:.6g}; leave lambda_max out for a guaranteed "
+                                 "bound")
+            return lm
+        if not isinstance(B, LinearOperator):
+            return max(float(gershgorin_bounds(B)[1]), 1e-300)
+        b = spectral_bounds(B, steps=30, rng=0)
+        return max(b.upper + 0.01 * (b.upper - b.lower), 1e-300)
+
+    if method == "eigen":
+        states = _eigen(A, Y0, t, basis, Mm if mdiag is None else None)
+    elif method == "chebyshev":
+        states = _chebyshev(A, Y0, t, lmax_of(A), tol, counter)
+    elif method in ("euler", "rk4"):
+        states = _explicit(A, Y0, t, lmax_of(A), dt, method, counter)
+    elif method == "expm_multiply":
+        states = _expm(Lop, X, t, Mm, counter)
+    elif method == "rk45":
+        states = _rk45(Lop, X, t, Mm, tol, counter)
+    else:
+        if dt is None:
+            raise ValueError(f"method={method!r} needs dt (the step); e.g. dt = "
+                             f"{max(float(t[-1]), 1.0) / 100:.3g}")
+        if isinstance(Lop, LinearOperator):
+            raise ValueError(f"method={method!r} factorises M + theta dt L; L must be a "
+                             "matrix, not a LinearOperator")
+        states = _implicit(Lop, X, t, Mm, dt, method, counter)
+    if unscale is not None and method in ("chebyshev", "euler", "rk4", "eigen"):
+        states = states * unscale[None]
+    energy = None
+    if trace:
+        energy = np.array([float(np.sum(Xt * np.asarray(Lop @ Xt))) for Xt in states])
+    dist = None
+    if K is not None:
+        MK = K if Mm is None else np.asarray(Mm @ K)
+        G = K.T @ MK
+        P0 = K @ np.linalg.solve(G, MK.T @ X)
+        diffs = states - P0[None]
+        if Mm is None:
+            dist = np.sqrt(np.einsum("tnc,tnc->t", diffs, diffs))
+        else:
+            dist = np.sqrt(np.array([float(np.sum(d * np.asarray(Mm @ d))) for d in diffs]))
+    if one:
+        states = states[:, :, 0]
+    return DiffusionResult(t, states, method, energy, dist, counter["mv"], counter["steps"],
+                           time.perf_counter() - t0)
+
+
+def _eigen(A: Any, Y0: np.ndarray, t: np.ndarray, basis: EigenResult | None,
+           M: Any) -> np.ndarray:
+    n = Y0.shape[0]
+    if basis is not None:
+        if basis.eigenvectors.shape != (n, n):
+            raise ValueError(f"basis must be complete, with {n} eigenpairs; got "
+                             f"{basis.eigenvectors.shape[1]}")
+        lam, U = basis.eigenvalues, basis.eigenvectors
+    else:
+        if n > EIGEN_MAX:
+            raise ValueError(f"method='eigen' diagonalises L densely up to {EIGEN_MAX} rows; "
+                             f"got n = {n}: pass basis= or use 'chebyshev'")
+        Ad = A.toarray() if sp.issparse(A) else np.asarray(A @ np.eye(n))
+        Md = None if M is None else M.toarray()
+        lam, U = scipy.linalg.eigh(Ad, Md)
+    coef = U.T @ (Y0 if M is None else np.asarray(M @ Y0))
+    lam = np.maximum(lam, 0.0)
+    return np.stack([U @ (np.exp(-ti * lam)[:, None] * coef) for ti in t])
+
+
+def _chebyshev(A: Any, Y0: np.ndarray, t: np.ndarray, lmax: float, tol: float,
+               counter: dict) -> np.ndarray:
+    out = []
+    Y, prev = Y0, 0.0
+    n_steps = max(1, int(np.count_nonzero(np.diff(np.r_[0.0, t]) > 0)))
+    for ti in t:
+        step = ti - prev
+        if step > 0:
+            # errors of the steps add up (exp(-tL) is a contraction): split tol; and
+            # make p(0) = 1 exactly (a shift of c_0 by less than the tail bound), so
+            # that the harmonic part, and a graph signal's mass, are kept exactly
+            c = heat_chebyshev_coefficients(step, lmax, tol / n_steps)
+            c[0] += 1.0 - float(np.sum(c * (-1.0) ** np.arange(c.size)))
+            approx = ChebyshevApproximation(c, 0.0, lmax, "none", float("nan"))
+            Y = chebyshev_filter(A, Y, approx, check_interval=False)
+            counter["mv"] += (c.size - 1) * Y.shape[1]
+            counter["steps"] += c.size - 1
+        out.append(Y)
+        prev = ti
+    return np.stack(out)
+
+
+def _explicit(A: Any, Y0: np.ndarray, t: np.ndarray, lmax: float, dt: float | None,
+              method: str, counter: dict) -> np.ndarray:
+    limit = _STABLE[method] / lmax
+    if dt is None:
+        dt = 0.9 * limit
+    elif dt > limit:
+        raise ValueError(
+            f"dt={dt:.6g} exceeds the stability limit of method={method!r}, "
+            f"{_STABLE[method]:.4g} / lambda_max = {limit:.6g}: use a smaller dt or an "
+            "implicit method"
+        )
+
+    def f(Y: np.ndarray) -> np.ndarray:
+        counter["mv"] += Y.shape[1]
+        return -np.asarray(A @ Y)
+
+    out = []
+    Y, now = Y0.copy(), 0.0
+    for ti in t:
+        while now < ti:
+            h = min(dt, ti - now)
+            if method == "euler":
+                Y = Y + h * f(Y)
+            else:
+                k1 = f(Y)
+                k2 = f(Y + 0.5 * h * k1)
+                k3 = f(Y + 0.5 * h * k2)
+                k4 = f(Y + h * k3)
+                Y = Y + (h / 6.0) * (k1 + 2 * k2 + 2 * k3 + k4)
+            now += h
+            counter["steps"] += 1
+            if ti - now < 1e-14 * max(1.0, ti):
+                now = ti
+        out.append(Y)
+    return np.stack(out)
+
+
+def _mass_solver(M: Any) -> Any:
+    if M is None:
+        return None
+    lu = splu(sp.csc_array(M))
+    return lu.solve
+
+
+def _expm(L: Any, X: np.ndarray, t: np.ndarray, M: Any, counter: dict) -> np.ndarray:
+    n = X.shape[0]
+    msolve = _mass_solver(M)
+
+    def apply(V: np.ndarray) -> np.ndarray:
+        counter["mv"] += 1 if V.ndim == 1 else V.shape[1]
+        W = np.asarray(L @ V)
+        return -(W if msolve is None else msolve(W))
+
+    def apply_t(V: np.ndarray) -> np.ndarray:  # (M^-1 L)^T = L M^-1
+        counter["mv"] += 1 if V.ndim == 1 else V.shape[1]
+        return -np.asarray(L @ (V if msolve is None else msolve(V)))
+
+    neg = LinearOperator((n, n), matvec=apply, matmat=apply, rmatvec=apply_t,
+                         rmatmat=apply_t, dtype=np.float64)
+    trace = -_trace(L, M)
+    out = []
+    Y, prev = X, 0.0
+    for ti in t:
+        step = ti - prev
+        if step > 0 and M is None and not isinstance(L, LinearOperator):
+            Y = expm_multiply(-step * L, Y)  # SciPy's own use, on the sparse matrix
+        elif step > 0:
+            Y = expm_multiply(neg * step, Y, traceA=trace * step)
+        out.append(np.asarray(Y))
+        prev = ti
+    return np.stack(out)
+
+
+def _trace(L: Any, M: Any) -> float:
+    """``tr(M^-1 L)`` for a matrix with a diagonal-dominated M (expm_multiply's shift)."""
+    if isinstance(L, LinearOperator):
+        return 0.0  # only the shift of the Taylor method uses it, not the accuracy
+    d = np.asarray(L.diagonal(), dtype=float)
+    if M is not None:
+        d = d / np.asarray(M.diagonal(), dtype=float)
+    return float(d.sum())
+
+
+def _rk45(L: Any, X: np.ndarray, t: np.ndarray, M: Any, tol: float,
+          counter: dict) -> np.ndarray:
+    n, c = X.shape
+    msolve = _mass_solver(M)
+
+    def rhs(_: float, y: np.ndarray) -> np.ndarray:
+        Y = y.reshape(n, c)
+        counter["mv"] += c
+        F = -np.asarray(L @ Y)
+        return (F if msolve is None else msolve(F)).ravel()
+
+    scale = max(float(np.abs(X).max()), 1e-300)
+    sol = solve_ivp(rhs, (0.0, float(t[-1])), X.ravel(), method="RK45", t_eval=t,
+                    rtol=tol, atol=tol * scale)
+    if not sol.success:
+        raise RuntimeError(f"solve_ivp (RK45) failed: {sol.message}")
+    counter["steps"] += int(sol.nfev)
+    return sol.y.T.reshape(t.size, n, c)
+
+
+def _implicit(L: Any, X: np.ndarray, t: np.ndarray, M: Any, dt: float, method: str,
+              counter: dict) -> np.ndarray:
+    n = X.shape[0]
+    Msp = sp.eye_array(n, format="csc") if M is None else sp.csc_array(M)
+    theta = 1.0 if method == "implicit_euler" else 0.5
+    cache: dict[float, Any] = {}
+
+    def solver(h: float) -> Any:
+        if h not in cache:
+            cache[h] = splu(sp.csc_array(Msp + (theta * h) * L)).solve
+        return cache[h]
+
+    out = []
+    Y, now = X.copy(), 0.0
+    for ti in t:
+        while now < ti:
+            h = min(dt, ti - now)
+            rhs = np.asarray(Msp @ Y)
+            if theta < 1.0:
+                rhs = rhs - (1.0 - theta) * h * np.asarray(L @ Y)
+            Y = solver(h)(rhs)
+            counter["mv"] += Y.shape[1]
+            counter["steps"] += 1
+            now += h
+            if ti - now < 1e-14 * max(1.0, ti):
+                now = ti
+        out.append(Y)
+    return np.stack(out)

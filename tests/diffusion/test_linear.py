@@ -1,0 +1,161 @@
+"""Heat diffusion against closed forms, across methods, and its limits."""
+
+import numpy as np
+import pytest
+import scipy.linalg
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from spectral_sheaf.diffusion import heat_chebyshev_coefficients, heat_diffusion
+from spectral_sheaf.graphs import (
+    adjacency_from_edges,
+    cycle_graph,
+    erdos_renyi_graph,
+    graph_laplacian,
+    grid_graph,
+)
+from spectral_sheaf.sheaf import constant_sheaf, harmonic_space, random_sheaf, sheaf_laplacian
+from spectral_sheaf.spectral import laplacian_kernel
+from spectral_sheaf.testing import adjacency_matrices
+
+STEPPED = {"implicit_euler": 1e-3, "crank_nicolson": 1e-2, "rk4": 1e-2, "euler": 1e-3}
+ACCURACY = {"eigen": 1e-12, "chebyshev": 1e-9, "expm_multiply": 1e-9, "rk45": 1e-7,
+            "rk4": 1e-6, "crank_nicolson": 1e-4, "implicit_euler": 5e-3, "euler": 5e-2}
+
+
+@pytest.mark.parametrize("method", list(ACCURACY))
+def test_cycle_fourier_modes_decay_as_exp_minus_t_lambda(method):
+    n = 48
+    L = graph_laplacian(cycle_graph(n))
+    ks = (1, 5, 12)
+    X = np.stack([np.cos(2 * np.pi * k * np.arange(n) / n) for k in ks], axis=1)
+    lam = np.array([2 - 2 * np.cos(2 * np.pi * k / n) for k in ks])
+    times = np.array([0.0, 0.3, 1.0, 2.5])
+    r = heat_diffusion(L, X, times, method=method, tol=1e-11, dt=STEPPED.get(method))
+    exact = np.exp(-times[:, None, None] * lam[None, None, :]) * X[None]
+    assert r.states.shape == (4, n, 3)
+    np.testing.assert_allclose(r.states, exact, atol=ACCURACY[method])
+    assert r.method == method
+
+
+def test_methods_agree_on_random_graphs_with_a_lumped_mass():
+    A = erdos_renyi_graph(80, 0.08, rng=3)
+    L = graph_laplacian(A)
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((80, 2))
+    M = sp.diags_array(rng.uniform(0.5, 2.0, 80))
+    times = [0.2, 1.0]
+    ref = heat_diffusion(L, X, times, M=M, method="eigen").states
+    for method in ("chebyshev", "expm_multiply", "rk45", "crank_nicolson"):
+        r = heat_diffusion(L, X, times, M=M, method=method, tol=1e-11, dt=1e-3)
+        np.testing.assert_allclose(r.states, ref, atol=5e-5 if method == "crank_nicolson"
+                                   else 1e-8, err_msg=method)
+    # a full (consistent) mass matrix: reference by the generalised eigenproblem
+    off = sp.diags_array(np.ones(79), offsets=1)
+    Mf = M + 0.1 * (off + off.T)
+    lam, U = scipy.linalg.eigh(L.toarray(), Mf.toarray())
+    exact = np.stack([U @ (np.exp(-t * lam)[:, None] * (U.T @ (Mf @ X))) for t in times])
+    for method in ("expm_multiply", "rk45", "crank_nicolson", "eigen"):
+        r = heat_diffusion(L, X, times, M=Mf, method=method, tol=1e-11, dt=1e-3)
+        np.testing.assert_allclose(r.states, exact, atol=5e-5 if method == "crank_nicolson"
+                                   else 1e-8, err_msg=method)
+
+
+def test_energy_decreases_and_the_limit_is_the_harmonic_projection():
+    # two components: the limit is each component's mean
+    edges = [[0, 1], [1, 2], [2, 3], [3, 0], [4, 5], [5, 6]]
+    A = adjacency_from_edges(np.array(edges), 7)
+    L = graph_laplacian(A)
+    X = np.arange(7.0) ** 2
+    times = np.linspace(0, 40, 41)
+    r = heat_diffusion(L, X, times, trace=True, kernel=laplacian_kernel(A))
+    assert np.all(np.diff(r.energy) <= 1e-12)
+    assert np.all(np.diff(r.distance_to_harmonic) <= 1e-12)
+    limit = np.r_[np.full(4, X[:4].mean()), np.full(3, X[4:].mean())]
+    np.testing.assert_allclose(r.states[-1], limit, atol=1e-9)
+    assert r.distance_to_harmonic[-1] < 1e-9
+
+
+@pytest.mark.parametrize("kind", ["constant", "orthogonal"])
+def test_sheaf_diffusion_tends_to_the_global_sections(kind):
+    A = grid_graph((5, 5))
+    # constant sheaf: H^0 is the constant sections (dimension 2); a random orthogonal
+    # sheaf on a grid has none, and the limit is 0
+    F = constant_sheaf(A, 2) if kind == "constant" else random_sheaf(A, 2, kind=kind, rng=0)
+    L = sheaf_laplacian(F)
+    H = harmonic_space(F).basis
+    assert H.shape[1] == (2 if kind == "constant" else 0)
+    X = np.random.default_rng(1).standard_normal(L.shape[0])
+    r = heat_diffusion(L, X, [0.0, 300.0], kernel=H if H.shape[1] else None, trace=True,
+                       tol=1e-12)
+    P = H @ (H.T @ X)
+    np.testing.assert_allclose(r.states[-1], P, atol=1e-10)
+    assert r.energy[-1] < 1e-18
+
+
+def test_implicit_steps_are_stable_far_beyond_the_explicit_limit():
+    L = graph_laplacian(grid_graph((12, 12)))
+    X = np.random.default_rng(2).standard_normal(144)
+    big = 100 * 2.0 / 8.0
+    r = heat_diffusion(L, X, [0.0, big, 2 * big, 3 * big], method="implicit_euler", dt=big,
+                       trace=True)
+    assert np.all(np.isfinite(r.states))
+    assert np.all(np.diff(r.energy) < 0)
+    # each step damps the slowest mode by 1 / (1 + dt lambda_2) = 0.37
+    spread = np.abs(r.states - X.mean()).max(axis=1)
+    assert spread[-1] < 0.1 * spread[0]
+    np.testing.assert_allclose(r.states[-1].mean(), X.mean())  # mass is conserved
+    with pytest.raises(ValueError, match=r"dt=25 exceeds the stability limit of "
+                       r"method='euler', 2 / lambda_max = 0\.25"):
+        heat_diffusion(L, X, [1.0], method="euler", dt=big, lambda_max=8.0)
+    with pytest.raises(ValueError, match=r"method='rk4'"):
+        heat_diffusion(L, X, [1.0], method="rk4", dt=1.0)
+
+
+@settings(deadline=None, max_examples=20)
+@given(A=adjacency_matrices(min_nodes=2, max_nodes=20), s=st.floats(0.01, 2.0),
+       t=st.floats(0.01, 2.0))
+def test_semigroup_and_linearity(A, s, t):
+    L = graph_laplacian(A)
+    rng = np.random.default_rng(0)
+    X, Y = rng.standard_normal((2, L.shape[0]))
+    both = heat_diffusion(L, X, [s, s + t], tol=1e-12).states[1]
+    step = heat_diffusion(L, heat_diffusion(L, X, [s], tol=1e-12).states[0], [t],
+                          tol=1e-12).states[0]
+    np.testing.assert_allclose(both, step, atol=1e-9)
+    lin = heat_diffusion(L, 2 * X - Y, [t], tol=1e-12).states[0]
+    np.testing.assert_allclose(lin, 2 * heat_diffusion(L, X, [t], tol=1e-12).states[0]
+                               - heat_diffusion(L, Y, [t], tol=1e-12).states[0], atol=1e-9)
+
+
+def test_bessel_coefficients_reach_their_tolerance():
+    lam = np.linspace(0, 6, 301)
+    for t in (0.1, 1.0, 20.0):
+        c = heat_chebyshev_coefficients(t, 6.0, 1e-12)
+        approx = np.polynomial.chebyshev.chebval(2 * lam / 6.0 - 1, c)
+        assert np.abs(approx - np.exp(-t * lam)).max() < 1e-12
+
+
+def test_bad_input_messages():
+    L = graph_laplacian(cycle_graph(10))
+    X = np.ones(10)
+    with pytest.raises(ValueError, match=r"times must be >= 0; got -1"):
+        heat_diffusion(L, X, [-1.0, 2.0])
+    with pytest.raises(ValueError, match=r"times must be non-decreasing"):
+        heat_diffusion(L, X, [2.0, 1.0])
+    with pytest.raises(ValueError, match=r"X0 must have shape \(n,\) or \(n, channels\) with "
+                       r"n = 10 rows to match L; got shape \(9,\)"):
+        heat_diffusion(L, np.ones(9), [1.0])
+    with pytest.raises(ValueError, match=r"method='implicit_euler' needs dt"):
+        heat_diffusion(L, X, [1.0], method="implicit_euler")
+    with pytest.raises(ValueError, match=r"lambda_max=1 is below the spectrum"):
+        heat_diffusion(L, X, [1.0], method="chebyshev", lambda_max=1.0)
+    full = sp.eye_array(10) + 0.1 * sp.diags_array(np.ones(9), offsets=1) \
+        + 0.1 * sp.diags_array(np.ones(9), offsets=-1)
+    with pytest.raises(ValueError, match=r"method='chebyshev' needs a diagonal \(lumped\) M"):
+        heat_diffusion(L, X, [1.0], M=full, method="chebyshev")
+    with pytest.raises(ValueError, match=r"method must be one of"):
+        heat_diffusion(L, X, [1.0], method="magic")
+    with pytest.raises(ValueError, match=r"times must hold at least one time"):
+        heat_diffusion(L, X, [])
