@@ -2,8 +2,11 @@
 
 plot_spectrum
     Sorted eigenvalues with a spectral-density inset.
+plot_runs
+    A measured value against a parameter over a sweep, one line per group.
 """
 
+from ._runs import plot_runs
 from ._spectrum import plot_spectrum
 
-__all__ = ["plot_spectrum"]
+__all__ = ["plot_runs", "plot_spectrum"]
