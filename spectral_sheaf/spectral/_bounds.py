@@ -96,7 +96,7 @@ def spectral_bounds(A: Any, *, steps: int = 30, rng: Any = None) -> SpectralBoun
         raise ValueError("A must have at least one row; got shape (0, 0)")
     k = min(steps, n)
     dtype = np.result_type(op.dtype, np.float64)
-    Q = np.zeros((n, k + 1), dtype=dtype)
+    Q = np.zeros((n, k + 1), dtype=dtype, order="F")  # contiguous columns
     alpha = np.zeros(k)
     beta = np.zeros(k)
     q = g.standard_normal(n).astype(dtype)
@@ -107,7 +107,8 @@ def spectral_bounds(A: Any, *, steps: int = 30, rng: Any = None) -> SpectralBoun
         alpha[j] = float(np.real(np.vdot(Q[:, j], w)))
         # full reorthogonalisation (twice is enough)
         for _ in range(2):
-            w = w - Q[:, : j + 1] @ (Q[:, : j + 1].conj().T @ w)
+            Qj = Q[:, : j + 1]
+            w = w - Qj @ ((Qj.conj().T if np.iscomplexobj(Qj) else Qj.T) @ w)
         beta[j] = float(np.linalg.norm(w))
         if beta[j] <= 1e-13 * max(1.0, abs(alpha[j])):
             m = j + 1  # invariant subspace found: the Ritz values are exact
