@@ -19,6 +19,7 @@ SIZES = {
     "medium": (200, 30000, 8000),
     "large": (700, 200000, 50000),
 }
+REPEAT_BELOW = 1.0  # seconds: faster runs are timed three times and the median kept
 Method = Literal["auto", "shift_invert", "arpack", "lobpcg", "lobpcg_amg", "dense"]
 METHODS: tuple[Method, ...] = ("auto", "shift_invert", "arpack", "lobpcg", "lobpcg_amg",
                                "dense")
@@ -125,9 +126,15 @@ def run_eigen_bench(out: Path, *, size: str = "small", k: int = 10, tol: float =
                 continue
             if reference is None:
                 reference = r.eigenvalues
+            seconds = r.wall_time
+            if seconds < REPEAT_BELOW:
+                # sub-second runs are noisy on a shared machine: median of three
+                again = [eigsh(L, k, method=method, tol=tol, rng=0, maxiter=cap).wall_time
+                         for _ in range(2)]
+                seconds = float(np.median([seconds, *again]))
             rows.append({
                 "matrix": name, "n": n, "method": method, "chosen": r.method,
-                "seconds": r.wall_time, "matvecs": r.n_matvecs,
+                "seconds": seconds, "matvecs": r.n_matvecs,
                 "factorizations": r.n_factorizations,
                 "max_rel_residual": float(r.residuals.max() / max(r.norm_bound, 1e-300)),
                 "max_eig_diff": float(np.abs(r.eigenvalues - reference).max()),
