@@ -10,6 +10,7 @@ request.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -22,6 +23,7 @@ from scipy.sparse.linalg import LinearOperator, aslinearoperator, expm_multiply,
 
 from .._validation import as_csr, as_float_array, check_option, check_positive_real, check_square
 from ..filters._chebyshev import ChebyshevApproximation, chebyshev_filter
+from ..filters._exact import full_eigenbasis
 from ..spectral import EigenResult, gershgorin_bounds, spectral_bounds
 
 __all__ = ["DiffusionResult", "heat_chebyshev_coefficients", "heat_diffusion"]
@@ -30,7 +32,6 @@ Method = Literal["auto", "eigen", "chebyshev", "expm_multiply", "euler", "rk4", 
                  "implicit_euler", "crank_nicolson"]
 _METHODS = ("auto", "eigen", "chebyshev", "expm_multiply", "euler", "rk4", "rk45",
             "implicit_euler", "crank_nicolson")
-EIGEN_MAX = 4000  # rows up to which "eigen" diagonalises L itself
 _STABLE = {"euler": 2.0, "rk4": 2.785293563405282}  # |1 + z + ...| <= 1 on [-c, 0]
 
 
@@ -128,7 +129,7 @@ def heat_diffusion(
         ``"euler"`` and ``"rk4"``.
     method : str
         ``"eigen"``: exact through a complete eigenbasis (``basis``, or dense for
-        n <= 4000). ``"chebyshev"``: the Chebyshev expansion of ``exp(-t L)`` with
+        n <= 5000). ``"chebyshev"``: the Chebyshev expansion of ``exp(-t L)`` with
         Bessel coefficients, degree from ``tol``, stepping from one output time to the
         next (the fused Numba recurrence of :mod:`~spectral_sheaf.filters`).
         ``"expm_multiply"``: SciPy's truncated Taylor method. ``"euler"``, ``"rk4"``:
@@ -266,19 +267,8 @@ def heat_diffusion(
 
 def _eigen(A: Any, Y0: np.ndarray, t: np.ndarray, basis: EigenResult | None,
            M: Any) -> np.ndarray:
-    n = Y0.shape[0]
-    if basis is not None:
-        if basis.eigenvectors.shape != (n, n):
-            raise ValueError(f"basis must be complete, with {n} eigenpairs; got "
-                             f"{basis.eigenvectors.shape[1]}")
-        lam, U = basis.eigenvalues, basis.eigenvectors
-    else:
-        if n > EIGEN_MAX:
-            raise ValueError(f"method='eigen' diagonalises L densely up to {EIGEN_MAX} rows; "
-                             f"got n = {n}: pass basis= or use 'chebyshev'")
-        Ad = A.toarray() if sp.issparse(A) else np.asarray(A @ np.eye(n))
-        Md = None if M is None else M.toarray()
-        lam, U = scipy.linalg.eigh(Ad, Md)
+    lam, U = full_eigenbasis(A, basis, M=M, who="method='eigen'",
+                             instead="method='chebyshev'")
     coef = U.T @ (Y0 if M is None else np.asarray(M @ Y0))
     lam = np.maximum(lam, 0.0)
     return np.stack([U @ (np.exp(-ti * lam)[:, None] * coef) for ti in t])
@@ -318,29 +308,49 @@ def _explicit(A: Any, Y0: np.ndarray, t: np.ndarray, lmax: float, dt: float | No
             "implicit method"
         )
 
-    def f(Y: np.ndarray) -> np.ndarray:
+    def f(_: float, Y: np.ndarray) -> np.ndarray:
         counter["mv"] += Y.shape[1]
         return -np.asarray(A @ Y)
 
+    return march(Y0, t, dt, explicit_step(f, method), counter)
+
+
+def march(Y0: np.ndarray, t: np.ndarray, dt: float,
+          step: Callable[[float, np.ndarray, float], np.ndarray],
+          counter: dict) -> np.ndarray:
+    """Take fixed steps of at most ``dt`` from 0 through the output times ``t``.
+
+    ``step(now, Y, h)`` advances ``Y`` from ``now`` by ``h``; the last step before each
+    output time is shortened to land on it. Returns the states at ``t``.
+    """
     out = []
     Y, now = Y0.copy(), 0.0
     for ti in t:
         while now < ti:
             h = min(dt, ti - now)
-            if method == "euler":
-                Y = Y + h * f(Y)
-            else:
-                k1 = f(Y)
-                k2 = f(Y + 0.5 * h * k1)
-                k3 = f(Y + 0.5 * h * k2)
-                k4 = f(Y + h * k3)
-                Y = Y + (h / 6.0) * (k1 + 2 * k2 + 2 * k3 + k4)
+            Y = step(now, Y, h)
             now += h
             counter["steps"] += 1
             if ti - now < 1e-14 * max(1.0, ti):
                 now = ti
         out.append(Y)
     return np.stack(out)
+
+
+def explicit_step(f: Callable[[float, np.ndarray], np.ndarray],
+                  method: str) -> Callable[[float, np.ndarray, float], np.ndarray]:
+    """One explicit Euler or classical RK4 step of ``dY/dt = f(t, Y)``."""
+    if method == "euler":
+        return lambda now, Y, h: Y + h * f(now, Y)
+
+    def rk4(now: float, Y: np.ndarray, h: float) -> np.ndarray:
+        k1 = f(now, Y)
+        k2 = f(now + h / 2, Y + h / 2 * k1)
+        k3 = f(now + h / 2, Y + h / 2 * k2)
+        k4 = f(now + h, Y + h * k3)
+        return Y + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+
+    return rk4
 
 
 def _mass_solver(M: Any) -> Any:
@@ -421,19 +431,11 @@ def _implicit(L: Any, X: np.ndarray, t: np.ndarray, M: Any, dt: float, method: s
             cache[h] = splu(sp.csc_array(Msp + (theta * h) * L)).solve
         return cache[h]
 
-    out = []
-    Y, now = X.copy(), 0.0
-    for ti in t:
-        while now < ti:
-            h = min(dt, ti - now)
-            rhs = np.asarray(Msp @ Y)
-            if theta < 1.0:
-                rhs = rhs - (1.0 - theta) * h * np.asarray(L @ Y)
-            Y = solver(h)(rhs)
-            counter["mv"] += Y.shape[1]
-            counter["steps"] += 1
-            now += h
-            if ti - now < 1e-14 * max(1.0, ti):
-                now = ti
-        out.append(Y)
-    return np.stack(out)
+    def step(_: float, Y: np.ndarray, h: float) -> np.ndarray:
+        rhs = np.asarray(Msp @ Y)
+        if theta < 1.0:
+            rhs = rhs - (1.0 - theta) * h * np.asarray(L @ Y)
+        counter["mv"] += Y.shape[1]
+        return solver(h)(rhs)
+
+    return march(X, t, dt, step, counter)

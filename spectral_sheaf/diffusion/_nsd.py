@@ -17,7 +17,7 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 from .._validation import as_csr, as_float_array, check_option, check_positive_real, check_square
-from ._linear import DiffusionResult, _times
+from ._linear import DiffusionResult, _times, explicit_step, march
 
 __all__ = ["nsd_diffusion"]
 
@@ -128,28 +128,16 @@ def nsd_diffusion(
         if dt is None:
             raise ValueError(f"method={method!r} needs dt (the step)")
         dt = check_positive_real(dt, "dt")
-        out = []
-        Y, now = X.copy(), 0.0
-        for ti in t:
-            while now < ti:
-                h = min(dt, ti - now)
-                if method == "euler":
-                    Y = Y + h * rhs(now, Y)
-                else:
-                    k1 = rhs(now, Y)
-                    k2 = rhs(now + h / 2, Y + h / 2 * k1)
-                    k3 = rhs(now + h / 2, Y + h / 2 * k2)
-                    k4 = rhs(now + h, Y + h * k3)
-                    Y = Y + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
-                if not np.all(np.isfinite(Y)):
-                    raise RuntimeError(f"the state became non-finite at t = {now + h:.6g}: "
-                                       "the step is unstable; reduce dt or use 'rk45'")
-                now += h
-                count["steps"] += 1
-                if ti - now < 1e-14 * max(1.0, ti):
-                    now = ti
-            out.append(Y)
-        states = np.stack(out)
+        advance = explicit_step(rhs, method)
+
+        def step(now: float, Y: np.ndarray, h: float) -> np.ndarray:
+            Y = advance(now, Y, h)
+            if not np.all(np.isfinite(Y)):
+                raise RuntimeError(f"the state became non-finite at t = {now + h:.6g}: "
+                                   "the step is unstable; reduce dt or use 'rk45'")
+            return Y
+
+        states = march(X, t, dt, step, count)
     energy = None
     if trace:
         energy = np.array([float(np.sum(S * np.asarray(get(ti) @ S)))

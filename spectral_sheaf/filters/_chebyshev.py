@@ -22,6 +22,7 @@ from scipy.sparse.linalg import LinearOperator
 from .._backend import is_cupy
 from .._validation import as_csr, check_int, check_option, check_positive_real, check_square
 from ..spectral import spectral_bounds
+from ..spectral._density import _jackson
 
 __all__ = ["ChebyshevApproximation", "chebyshev_approximation", "chebyshev_filter"]
 
@@ -80,13 +81,6 @@ def _coefficients(g: Callable[[np.ndarray], np.ndarray], N: int, a: float,
     c = scipy.fft.dct(vals, type=2) / N
     c[0] *= 0.5
     return c
-
-
-def _jackson(order: int) -> np.ndarray:
-    N = order + 1
-    j = np.arange(N)
-    q = np.pi / (N + 1)
-    return ((N - j + 1) * np.cos(q * j) + np.sin(q * j) / np.tan(q)) / (N + 1)
 
 
 def chebyshev_approximation(

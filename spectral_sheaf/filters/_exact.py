@@ -45,17 +45,29 @@ def exact_filter(A: Any, X: Any, g: Callable[[np.ndarray], np.ndarray], *,
     M = as_csr(A, "A")
     n = check_square(M, "A")
     Xa = _signals(X, n)
+    lam, U = full_eigenbasis(M, basis, who="exact_filter", instead="chebyshev_filter")
+    return (U * np.asarray(g(lam), dtype=float)) @ (U.T @ Xa)
+
+
+def full_eigenbasis(A: Any, basis: EigenResult | None, *, M: Any = None, who: str,
+                    instead: str) -> tuple[np.ndarray, np.ndarray]:
+    """All eigenpairs of ``A x = lambda M x``: from a complete ``basis``, or dense.
+
+    ``who`` and ``instead`` name the caller and its scalable alternative in the
+    message for a matrix too large to diagonalise densely (more than 5000 rows).
+    """
+    n = A.shape[0]
     if basis is not None:
         if basis.eigenvectors.shape != (n, n):
             raise ValueError(f"basis must be complete, with {n} eigenpairs; got "
                              f"{basis.eigenvectors.shape[1]}")
-        lam, U = basis.eigenvalues, basis.eigenvectors
-    else:
-        if n > EXACT_MAX:
-            raise ValueError(f"exact_filter diagonalises A densely up to {EXACT_MAX} rows; "
-                             f"got n = {n}: use chebyshev_filter, or pass basis=")
-        lam, U = scipy.linalg.eigh(M.toarray())
-    return (U * np.asarray(g(lam), dtype=float)) @ (U.T @ Xa)
+        return basis.eigenvalues, basis.eigenvectors
+    if n > EXACT_MAX:
+        raise ValueError(f"{who} diagonalises densely up to {EXACT_MAX} rows; got n = {n}: "
+                         f"pass basis=, or use {instead}")
+    Ad = A.toarray() if hasattr(A, "toarray") else np.asarray(A @ np.eye(n))
+    Md = None if M is None else (M.toarray() if hasattr(M, "toarray") else np.asarray(M))
+    return scipy.linalg.eigh(Ad, Md)
 
 
 def filter_bank(A: Any, X: Any, designs: Sequence[Callable[[np.ndarray], np.ndarray]],

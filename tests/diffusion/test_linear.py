@@ -159,3 +159,7 @@ def test_bad_input_messages():
         heat_diffusion(L, X, [1.0], method="magic")
     with pytest.raises(ValueError, match=r"times must hold at least one time"):
         heat_diffusion(L, X, [])
+    big = graph_laplacian(cycle_graph(5001))
+    with pytest.raises(ValueError, match=r"method='eigen' diagonalises densely up to 5000 "
+                       r"rows; got n = 5001: pass basis=, or use method='chebyshev'"):
+        heat_diffusion(big, np.ones(5001), [1.0], method="eigen")

@@ -26,6 +26,7 @@ from spectral_sheaf.filters import (
 )
 from spectral_sheaf.graphs import cycle_graph, erdos_renyi_graph, graph_laplacian, grid_graph
 from spectral_sheaf.sheaf import random_sheaf, sheaf_laplacian
+from spectral_sheaf.spectral import eigsh
 from spectral_sheaf.testing import adjacency_matrices
 
 SMOOTH = [heat(0.5), heat(3.0), wave(1.5), mexican_hat(0.7), low_pass(2.0, width=1.0),
@@ -225,3 +226,17 @@ def test_lanczos_filter_reports_non_convergence_and_bad_input():
         lanczos_filter(L, X[:5], heat(1.0))
     with pytest.raises(ValueError, match=r"max_steps must be >= 1"):
         lanczos_filter(L, X, heat(1.0), max_steps=0)
+
+
+def test_exact_filter_messages():
+    L = graph_laplacian(cycle_graph(10))
+    partial = eigsh(L, 3)
+    with pytest.raises(ValueError, match=r"basis must be complete, with 10 eigenpairs; got 3"):
+        exact_filter(L, np.ones(10), heat(1.0), basis=partial)
+    big = graph_laplacian(cycle_graph(5001))
+    with pytest.raises(ValueError, match=r"exact_filter diagonalises densely up to 5000 rows; "
+                       r"got n = 5001: pass basis=, or use chebyshev_filter"):
+        exact_filter(big, np.ones(5001), heat(1.0))
+    full = eigsh(L, 10, method="dense")
+    np.testing.assert_allclose(exact_filter(L, np.arange(10.0), heat(1.0), basis=full),
+                               exact_filter(L, np.arange(10.0), heat(1.0)), atol=1e-12)
