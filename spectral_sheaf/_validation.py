@@ -425,3 +425,28 @@ def _gather_equals_scatter(indptr, indices, data, x) -> tuple[bool, float]:
     y, hide = _gather(indptr, indices, data, x)
     same = bool(np.array_equal(y, _scatter(indptr, indices, data, x)))
     return same, float(hide.max()) if hide.size else 0.0
+
+
+def as_operator(A: Any, name: str, *, allow_complex: bool = False) -> tuple[Any, int]:
+    """Return a square ``LinearOperator`` as is, or anything else as a canonical CSR.
+
+    Returns the operator (or matrix) and its size ``n``.
+    """
+    from scipy.sparse.linalg import LinearOperator
+
+    if isinstance(A, LinearOperator):
+        n = A.shape[0]
+        if A.shape != (n, n):
+            raise ValueError(f"{name} must be square; got shape {A.shape}")
+        return A, n
+    M = as_csr(A, name, allow_complex=allow_complex)
+    return M, check_square(M, name)
+
+
+def as_signals(X: Any, n: int, name: str, *, match: str) -> np.ndarray:
+    """Return node signals ``(n,)`` or ``(n, channels)`` as a float array, rows checked."""
+    Xa = as_float_array(X, name, ndim=(1, 2))
+    if Xa.shape[0] != n:
+        raise ValueError(f"{name} must have shape (n,) or (n, channels) with n = {n} rows "
+                         f"to match {match}; got shape {Xa.shape}")
+    return Xa

@@ -208,3 +208,18 @@ def test_fast_symmetry_path_does_not_hide_asymmetry_in_hubs():
     A = as_csr(sp.coo_array((vals, (rows, cols)), shape=(k + 2, k + 2)), "A")
     with pytest.raises(ValueError, match=r"A must be symmetric; got max \|A - A.T\| = 3e-10"):
         check_symmetric(A, "A")
+
+
+def test_as_operator_and_as_signals_messages():
+    from scipy.sparse.linalg import aslinearoperator
+
+    from spectral_sheaf._validation import as_operator, as_signals
+
+    with pytest.raises(ValueError, match=r"L must be square; got shape \(3, 4\)"):
+        as_operator(aslinearoperator(np.ones((3, 4))), "L")
+    M, n = as_operator(np.eye(3), "A")
+    assert n == 3
+    assert M.format == "csr"
+    with pytest.raises(ValueError, match=r"X0 must have shape \(n,\) or \(n, channels\) with "
+                       r"n = 3 rows to match L; got shape \(2, 5\)"):
+        as_signals(np.ones((2, 5)), 3, "X0", match="L")

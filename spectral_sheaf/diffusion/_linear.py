@@ -21,7 +21,14 @@ import scipy.special
 from scipy.integrate import solve_ivp
 from scipy.sparse.linalg import LinearOperator, aslinearoperator, expm_multiply, splu
 
-from .._validation import as_csr, as_float_array, check_option, check_positive_real, check_square
+from .._validation import (
+    as_csr,
+    as_float_array,
+    as_operator,
+    as_signals,
+    check_option,
+    check_positive_real,
+)
 from ..filters._chebyshev import ChebyshevApproximation, chebyshev_filter
 from ..filters._exact import full_eigenbasis
 from ..spectral import EigenResult, gershgorin_bounds, spectral_bounds
@@ -163,18 +170,8 @@ def heat_diffusion(
     t0 = time.perf_counter()
     check_option(method, "method", _METHODS)
     tol = check_positive_real(tol, "tol")
-    if isinstance(L, LinearOperator):
-        Lop = L
-        n = L.shape[0]
-        if L.shape != (n, n):
-            raise ValueError(f"L must be square; got shape {L.shape}")
-    else:
-        Lop = as_csr(L, "L")
-        n = check_square(Lop, "L")
-    X = as_float_array(X0, "X0", ndim=(1, 2))
-    if X.shape[0] != n:
-        raise ValueError(f"X0 must have shape (n,) or (n, channels) with n = {n} rows to "
-                         f"match L; got shape {X.shape}")
+    Lop, n = as_operator(L, "L")
+    X = as_signals(X0, n, "X0", match="L")
     one = X.ndim == 1
     X = X.reshape(n, -1).astype(np.float64)
     t = _times(times)

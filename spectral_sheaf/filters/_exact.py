@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import scipy.linalg
 
-from .._validation import as_csr, as_float_array, check_int, check_square
+from .._validation import as_csr, as_float_array, as_signals, check_int, check_square
 from ..spectral import EigenResult
 from ._chebyshev import chebyshev_filter
 
@@ -18,11 +18,7 @@ EXACT_MAX = 5000  # rows up to which exact_filter diagonalises A itself
 
 
 def _signals(X: Any, n: int) -> np.ndarray:
-    Xa = as_float_array(X, "X", ndim=(1, 2))
-    if Xa.shape[0] != n:
-        raise ValueError(f"X must have shape (n,) or (n, channels) with n = {n} rows to "
-                         f"match A; got shape {Xa.shape}")
-    return Xa
+    return as_signals(X, n, "X", match="A")
 
 
 def exact_filter(A: Any, X: Any, g: Callable[[np.ndarray], np.ndarray], *,

@@ -14,9 +14,14 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from scipy.sparse.linalg import LinearOperator, aslinearoperator
+from scipy.sparse.linalg import aslinearoperator
 
-from .._validation import as_csr, as_float_array, check_int, check_positive_real, check_square
+from .._validation import (
+    as_operator,
+    as_signals,
+    check_int,
+    check_positive_real,
+)
 
 __all__ = ["lanczos_filter"]
 
@@ -114,19 +119,9 @@ def lanczos_filter(
     """
     import warnings
 
-    if isinstance(A, LinearOperator):
-        op = A
-        n = A.shape[0]
-        if A.shape != (n, n):
-            raise ValueError(f"A must be square; got shape {A.shape}")
-    else:
-        M = as_csr(A, "A")
-        n = check_square(M, "A")
-        op = aslinearoperator(M)
-    Xa = as_float_array(X, "X", ndim=(1, 2))
-    if Xa.shape[0] != n:
-        raise ValueError(f"X must have shape (n,) or (n, channels) with n = {n} rows to "
-                         f"match A; got shape {Xa.shape}")
+    Am, n = as_operator(A, "A")
+    op = aslinearoperator(Am)
+    Xa = as_signals(X, n, "X", match="A")
     tol = check_positive_real(tol, "tol")
     max_steps = check_int(max_steps, "max_steps", minimum=1)
     memory = check_int(memory, "memory", minimum=1)

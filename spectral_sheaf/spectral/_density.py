@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.sparse.linalg import LinearOperator, aslinearoperator
+from scipy.sparse.linalg import aslinearoperator
 
-from .._validation import as_csr, check_int, check_rng, check_square
+from .._validation import as_operator, check_int, check_rng
 from ._bounds import spectral_bounds
 
 __all__ = ["SpectralDensity", "spectral_density"]
@@ -106,15 +106,8 @@ def spectral_density(
     n_vectors = check_int(n_vectors, "n_vectors", minimum=1)
     n_points = check_int(n_points, "n_points", minimum=2)
     g = check_rng(rng)
-    if isinstance(A, LinearOperator):
-        op = A
-        if op.shape[0] != op.shape[1]:
-            raise ValueError(f"A must be square; got shape {op.shape}")
-    else:
-        M = as_csr(A, "A", allow_complex=True)
-        check_square(M, "A")
-        op = aslinearoperator(M)
-    n = op.shape[0]
+    Am, n = as_operator(A, "A", allow_complex=True)
+    op = aslinearoperator(Am)
     if n == 0:
         raise ValueError("A must have at least one row; got shape (0, 0)")
     if bounds is None:
