@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import check_int, check_positive_real
-from ._checks import weld_vertices
 
 __all__ = ["disk_mesh", "icosahedron", "icosphere", "rectangle_mesh"]
 
@@ -28,60 +27,50 @@ def icosahedron() -> tuple[np.ndarray, np.ndarray]:
     return V, F
 
 
-def _lattice(nu: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Barycentric lattice of one triangle split into ``nu^2`` triangles.
+def icosphere(subdivisions: int = 3, *, radius: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Geodesic icosphere: the icosahedron split ``subdivisions`` times, each time every
+    triangle into four at its edge midpoints, which are pushed onto the sphere.
 
-    Returns the weights (points, 3) and the local faces (nu^2, 3), counterclockwise
-    when the corners are.
-    """
-    i, j = np.meshgrid(np.arange(nu + 1), np.arange(nu + 1), indexing="ij")
-    keep = i + j <= nu
-    i, j = i[keep], j[keep]
-    W = np.column_stack([nu - i - j, i, j]) / nu
-    index = -np.ones((nu + 2, nu + 2), dtype=np.int64)
-    index[i, j] = np.arange(i.size)
-    # up triangles (i, j), (i+1, j), (i, j+1); down (i+1, j), (i+1, j+1), (i, j+1)
-    up = (i + j) < nu
-    ui, uj = i[up], j[up]
-    faces = [np.column_stack([index[ui, uj], index[ui + 1, uj], index[ui, uj + 1]])]
-    dn = (i + j) < nu - 1
-    di, dj = i[dn], j[dn]
-    faces.append(
-        np.column_stack([index[di + 1, dj], index[di + 1, dj + 1], index[di, dj + 1]])
-    )
-    return W, np.concatenate(faces), index
-
-
-def icosphere(frequency: int = 8, *, radius: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """Geodesic icosphere: every icosahedron edge split in ``frequency`` parts (class I).
-
-    The ``20 * frequency^2`` faces are projected onto the sphere; doubling the
-    frequency halves the mesh size ``h``. Frequencies 45, 90 and 180 give about 40k,
-    160k and 650k faces.
+    Each level halves the mesh size ``h``: levels 6, 7 and 8 have 40962, 163842 and
+    655362 vertices (81920, 327680 and 1310720 faces).
 
     Parameters
     ----------
-    frequency : int
-        Subdivisions per icosahedron edge, at least 1.
+    subdivisions : int
+        At least 0 (the icosahedron itself).
     radius : float
 
     Returns
     -------
-    vertices : ndarray, shape (10 frequency^2 + 2, 3)
-    faces : ndarray, shape (20 frequency^2, 3)
+    vertices : ndarray, shape (10 * 4**subdivisions + 2, 3)
+    faces : ndarray, shape (20 * 4**subdivisions, 3)
         Outward-oriented.
     """
-    nu = check_int(frequency, "frequency", minimum=1)
+    levels = check_int(subdivisions, "subdivisions", minimum=0)
+    if levels > 10:
+        raise ValueError(
+            f"subdivisions must be at most 10 (20 * 4**10 = 21 million faces); got {levels}"
+        )
     radius = check_positive_real(radius, "radius")
-    V0, F0 = icosahedron()
-    W, local, _ = _lattice(nu)
-    corners = V0[F0]  # (20, 3, 3)
-    P = np.einsum("pk,fkd->fpd", W, corners).reshape(-1, 3)
-    F = (local[None, :, :] + (np.arange(20) * W.shape[0])[:, None, None]).reshape(-1, 3)
-    # points on shared icosahedron edges appear twice: weld them (lattice spacing ~1/nu)
-    P /= np.linalg.norm(P, axis=1, keepdims=True)
-    V, F = weld_vertices(P, F, tol=0.1 / nu)
-    return radius * V, F
+    V, F = icosahedron()
+    for _ in range(levels):
+        # edge opposite each corner, as a sorted pair; midpoints numbered after V
+        a = F[:, [1, 2, 0]]
+        b = F[:, [2, 0, 1]]
+        key = np.minimum(a, b) * np.int64(len(V)) + np.maximum(a, b)
+        uniq, first, inverse = np.unique(key.ravel(), return_index=True, return_inverse=True)
+        mid = len(V) + inverse.reshape(-1, 3)
+        P = V[a.ravel()[first]] + V[b.ravel()[first]]
+        V = np.concatenate([V, P / np.linalg.norm(P, axis=1, keepdims=True)])
+        v0, v1, v2 = F[:, 0], F[:, 1], F[:, 2]
+        m0, m1, m2 = mid[:, 0], mid[:, 1], mid[:, 2]
+        F = np.concatenate([
+            np.column_stack([v0, m2, m1]),
+            np.column_stack([v1, m0, m2]),
+            np.column_stack([v2, m1, m0]),
+            np.column_stack([m0, m1, m2]),
+        ])
+    return radius * V, np.ascontiguousarray(F)
 
 
 def rectangle_mesh(nx: int, ny: int, *, width: float = 1.0,

@@ -61,7 +61,7 @@ class IntrinsicTriangulation:
     is_delaunay: bool
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _flip_to_delaunay(Fv, Lh, twin, max_flips, tol):  # pragma: no cover - compiled
     """Flip non-Delaunay edges until none is left or the budget runs out.
 
@@ -109,6 +109,8 @@ def _flip_to_delaunay(Fv, Lh, twin, max_flips, tol):  # pragma: no cover - compi
         l_db = Lh[t2]
         dbl_f = _heron_double_area(l_ab, l_bc, l_ca)
         dbl_g = _heron_double_area(l_ab, l_ad, l_db)
+        if dbl_f <= 0.0 or dbl_g <= 0.0:
+            continue  # rounding made a face flat: leave it rather than divide by zero
         ab2 = l_ab * l_ab
         cot_c = (l_bc * l_bc + l_ca * l_ca - ab2) / (2.0 * dbl_f)
         cot_d = (l_ad * l_ad + l_db * l_db - ab2) / (2.0 * dbl_g)

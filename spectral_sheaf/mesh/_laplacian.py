@@ -67,7 +67,8 @@ def _screen(F: np.ndarray, cot: np.ndarray, dbl: np.ndarray, n: int, degenerate:
             unreferenced: str, l2: np.ndarray | None) -> _Geometry:
     """Apply the zero-area and unreferenced-vertex policies."""
     # sum of the corner cotangents = (sum of squared edge lengths) / (2 * doubled area)
-    s = cot.sum(axis=1)
+    with np.errstate(invalid="ignore"):
+        s = cot.sum(axis=1)
     bad = ~(s < 0.5 / ZERO_AREA_RTOL)
     if bad.any():
         nbad = int(bad.sum())

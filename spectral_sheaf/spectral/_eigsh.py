@@ -527,8 +527,10 @@ def _factor_below(A: Any, M: Any, sigma: float | None, norm: float, n: int,
                 b = spectral_bounds(A, steps=20, rng=0)
                 est = b.lower - 1e-3 * (b.upper - b.lower)
                 shifts = [est, default] if default < est else [est]
-        shifts.append(_lower_bound(A, M, norm) - 1e-6 * norm)
+        shifts.append(None)  # the guaranteed bound, computed only if needed
     for s in shifts:
+        if s is None:
+            s = _lower_bound(A, M, norm) - 1e-6 * norm
         try:
             lu = SymmetricFactor(A - s * Msp)
             below = lu.negative_pivots
@@ -588,6 +590,8 @@ def _lower_bound(A: Any, M: Any, norm: float) -> float:
     low = float(gershgorin_bounds(A)[0])
     if M is None:
         return low
+    if low >= 0:
+        return 0.0  # A is positive semi-definite, so is the pencil for any SPD M
     # x^H A x >= low |x|^2 and x^H M x >= mlow |x|^2 give lambda >= min(low, 0) / mlow
     mlow = float(gershgorin_bounds(M)[0])
     if mlow <= 0:

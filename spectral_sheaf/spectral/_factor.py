@@ -26,9 +26,45 @@ from typing import Any
 import numba as nb
 import numpy as np
 import scipy.sparse as sp
+from scipy.sparse.csgraph import reverse_cuthill_mckee
 from scipy.sparse.linalg import splu
 
 __all__ = ["SymmetricFactor"]
+
+#: Pre-order by reverse Cuthill-McKee when it shrinks the envelope this much.
+RCM_PROFILE_RATIO = 0.05
+
+
+def _profile(B: sp.csc_array) -> float:
+    """Envelope size ``sum_j (j - first row of column j)`` of a symmetric pattern."""
+    n = B.shape[0]
+    nonempty = np.diff(B.indptr) > 0
+    first = np.where(nonempty, B.indices[np.minimum(B.indptr[:-1], B.indices.size - 1)],
+                     np.arange(n))
+    return float(np.maximum(np.arange(n) - first, 0).sum())
+
+
+def _preorder(B: sp.csc_array) -> np.ndarray | None:
+    """An RCM permutation when the given order has a far larger envelope, else None.
+
+    SuperLU's minimum-degree ordering depends on the order it starts from. A
+    hierarchically numbered mesh (an icosphere: coarse vertices first, each level's
+    midpoints after) has an envelope a hundred times RCM's, and there the fill came out
+    4x larger and factorising 16x slower (163842 vertices: 94M entries in 60 s against
+    20M in 3.7 s). Where RCM gains less (grids, kNN graphs, scanned meshes, envelope
+    ratios 0.09 to 0.67) starting from RCM made no difference or was slower, so the
+    pre-order is used only below ``RCM_PROFILE_RATIO``.
+    """
+    if B.shape[0] < 1000:
+        return None
+    B = B.copy()
+    B.sort_indices()
+    perm = reverse_cuthill_mckee(sp.csr_array(B), symmetric_mode=True)
+    P = B[perm][:, perm].tocsc()
+    P.sort_indices()
+    if _profile(P) < RCM_PROFILE_RATIO * _profile(B):
+        return np.asarray(perm, dtype=np.int64)
+    return None
 
 
 @nb.njit(parallel=True, cache=True)
@@ -99,6 +135,9 @@ class SymmetricFactor:
     def __init__(self, B: Any) -> None:
         Bc = sp.csc_array(B)
         self.shape = Bc.shape
+        self._pre = _preorder(Bc)
+        if self._pre is not None:
+            Bc = Bc[self._pre][:, self._pre].tocsc()
         try:
             self._lu = splu(Bc, permc_spec="MMD_AT_PLUS_A",
                             options={"SymmetricMode": True, "Equil": False},
@@ -127,6 +166,14 @@ class SymmetricFactor:
 
     def solve(self, rhs: np.ndarray) -> np.ndarray:
         """``B^{-1} rhs`` for a vector or an ``(n, b)`` block."""
+        if self._pre is None:
+            return self._solve(rhs)
+        X = self._solve(rhs[self._pre])
+        out = np.empty_like(X)
+        out[self._pre] = X
+        return out
+
+    def _solve(self, rhs: np.ndarray) -> np.ndarray:
         if self._ldl is None or np.iscomplexobj(rhs):
             return self._lu.solve(np.asfortranarray(rhs))
         one = rhs.ndim == 1

@@ -5,6 +5,9 @@ graphs
     directedness, isolated nodes, self-loops).
 adjacency_matrices
     Their adjacency matrices, sparse or dense.
+meshes
+    Random triangulated surfaces ``(vertices, faces)``: height-field grids, convex
+    hulls, planar Delaunay triangulations.
 node_signals
     Finite node signals of shape (n,) or (n, channels).
 sheaves
@@ -21,6 +24,6 @@ except ImportError as exc:  # pragma: no cover - hypothesis is in the test extra
         'spectral_sheaf.testing needs hypothesis: pip install "spectral_sheaf[test]"'
     ) from exc
 
-from ._strategies import EdgeList, adjacency_matrices, graphs, node_signals, sheaves
+from ._strategies import EdgeList, adjacency_matrices, graphs, meshes, node_signals, sheaves
 
-__all__ = ["EdgeList", "adjacency_matrices", "graphs", "node_signals", "sheaves"]
+__all__ = ["EdgeList", "adjacency_matrices", "graphs", "meshes", "node_signals", "sheaves"]

@@ -20,7 +20,7 @@ from .._validation import (
 )
 from ..graphs._construct import adjacency_from_edges
 
-__all__ = ["EdgeList", "adjacency_matrices", "graphs", "node_signals", "sheaves"]
+__all__ = ["EdgeList", "adjacency_matrices", "graphs", "meshes", "node_signals", "sheaves"]
 
 
 @dataclass(frozen=True)
@@ -254,3 +254,74 @@ def sheaves(
         return random_sheaf(g.to_adjacency(), dv, kind=k, d_e=de, rng=seed, dtype=dt)
 
     return draw_sheaf()
+
+
+def meshes(
+    *,
+    kind: Literal["grid", "hull", "planar"] | None = None,
+    min_size: int = 2,
+    max_size: int = 8,
+) -> st.SearchStrategy:
+    """Strategy for random triangulated surfaces ``(vertices, faces)``.
+
+    Every drawn mesh is a valid input of the mesh Laplacians: finite coordinates, no
+    face repeating a vertex or of near-zero area, every vertex used, edge-manifold,
+    consistently oriented, connected.
+
+    Parameters
+    ----------
+    kind : {"grid", "hull", "planar"}, optional
+        ``"grid"``: a ``size x size`` rectangle mesh, jittered in the plane and lifted
+        to a random height field (a disk-like surface with boundary). ``"hull"``: the
+        convex hull of a jittered, anisotropically scaled icosphere (0, 1 or 2
+        subdivisions as size grows; a closed genus-0 surface, outward-oriented). ``"planar"``: the
+        Delaunay triangulation of jittered planar points (so that the intrinsic
+        Delaunay Laplacian equals the plain one). ``None`` draws one of them.
+    min_size, max_size : int
+        Range of the size parameter (grid cells per side; the icosphere level),
+        ``2 <= min_size <= max_size``.
+    """
+    from ..mesh import icosphere, rectangle_mesh
+
+    kinds = ("grid", "hull", "planar")
+    if kind is not None:
+        check_option(kind, "kind", kinds)
+    lo = check_int(min_size, "min_size", minimum=2)
+    hi = check_int(max_size, "max_size", minimum=lo)
+
+    @st.composite
+    def draw_mesh(draw: Any) -> tuple[np.ndarray, np.ndarray]:
+        k = kind if kind is not None else draw(st.sampled_from(kinds))
+        size = draw(st.integers(lo, hi))
+        rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+        if k == "hull":
+            from scipy.spatial import ConvexHull
+
+            level = 0 if size < 4 else 1 if size < 7 else 2
+            P, _ = icosphere(level)
+            P = P + 0.05 / 2**level * rng.standard_normal(P.shape)
+            # back onto the sphere, then an ellipsoid: every point stays a hull vertex
+            P /= np.linalg.norm(P, axis=1, keepdims=True)
+            P *= rng.uniform(0.5, 2.0, size=3)
+            F = ConvexHull(P).simplices.astype(np.int64)
+            normal = np.cross(P[F[:, 1]] - P[F[:, 0]], P[F[:, 2]] - P[F[:, 0]])
+            inward = np.einsum("ij,ij->i", normal, P[F[:, 0]] - P.mean(axis=0)) < 0
+            F[inward] = F[inward][:, ::-1]
+            return P, np.ascontiguousarray(F)
+        V, F = rectangle_mesh(size, size)
+        h = 1.0 / size
+        interior = (V[:, 0] > 0) & (V[:, 0] < 1) & (V[:, 1] > 0) & (V[:, 1] < 1)
+        V[interior, :2] += rng.uniform(-0.2 * h, 0.2 * h, size=(int(interior.sum()), 2))
+        if k == "planar":
+            from scipy.spatial import Delaunay
+
+            F = Delaunay(V[:, :2]).simplices.astype(np.int64)
+            e1, e2 = V[F[:, 1]] - V[F[:, 0]], V[F[:, 2]] - V[F[:, 0]]
+            cw = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0] < 0
+            F[cw] = F[cw][:, ::-1]
+            return V, np.ascontiguousarray(F)
+        V[:, 2] = 0.3 * rng.standard_normal() * np.sin(np.pi * V[:, 0]) + 0.1 * rng.standard_normal(
+            len(V)) * h
+        return V, F
+
+    return draw_mesh()
