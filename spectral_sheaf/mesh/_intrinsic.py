@@ -70,15 +70,15 @@ def _flip_to_delaunay(Fv, Lh, twin, max_flips, tol):  # pragma: no cover - compi
     Returns the number of flips and whether the stack emptied (Delaunay reached).
     """
     nh = Lh.size
-    stack = np.empty(nh, dtype=np.int64)
-    inq = np.zeros(nh, dtype=np.bool_)
+    # a stack of halfedges whose edges need a check; no dedup marks: a flip renumbers
+    # the halfedges of its two faces, so a mark on an old number would be stale, and a
+    # stale entry only costs a check of whatever edge the number denotes now
+    stack = np.empty(max(nh, 16), dtype=np.int64)
     top = 0
     for h in range(nh):
         if twin[h] > h:
             stack[top] = h
             top += 1
-            inq[h] = True
-            inq[twin[h]] = True
     flips = 0
     old = np.empty(4, dtype=np.int64)
     new = np.empty(4, dtype=np.int64)
@@ -87,11 +87,9 @@ def _flip_to_delaunay(Fv, Lh, twin, max_flips, tol):  # pragma: no cover - compi
     while top > 0:
         top -= 1
         h0 = stack[top]
-        inq[h0] = False
         t0 = twin[h0]
         if t0 < 0:
             continue
-        inq[t0] = False
         f = h0 // 3
         g = t0 // 3
         if f == g:
@@ -163,14 +161,14 @@ def _flip_to_delaunay(Fv, Lh, twin, max_flips, tol):  # pragma: no cover - compi
         Lh[3 * f + 2] = l_cd
         Lh[3 * g + 2] = l_cd
         flips += 1
+        if top + 4 > stack.size:
+            grown = np.empty(2 * stack.size, dtype=np.int64)
+            grown[:top] = stack[:top]
+            stack = grown
         for k in range(4):
-            e = new[k]
-            te = twin[e]
-            if te >= 0 and not inq[e] and not inq[te]:
-                stack[top] = e
+            if twin[new[k]] >= 0:
+                stack[top] = new[k]
                 top += 1
-                inq[e] = True
-                inq[te] = True
     return flips, True
 
 
@@ -246,6 +244,8 @@ def intrinsic_delaunay(
     F = F.copy()
     F[rev] = F[rev][:, ::-1]
     ell[rev] = ell[rev][:, ::-1]
+    if rev.any():
+        E = edge_structure(F, n)  # halfedge numbers follow the corners
     # halfedge 3f+c runs corner c -> c+1, opposite corner c+2
     Lh = np.ascontiguousarray(ell[:, [2, 0, 1]]).ravel()
     twin = _twins(F, E)
