@@ -14,10 +14,10 @@ from typing import Any, Literal
 import numpy as np
 
 SIZES = {
-    # grid side, point-cloud nodes, sheaf-graph nodes
-    "small": (60, 3000, 800),
-    "medium": (200, 30000, 8000),
-    "large": (700, 200000, 50000),
+    # grid side, point-cloud nodes, sheaf-graph nodes, icosphere subdivisions
+    "small": (60, 3000, 800, 4),
+    "medium": (200, 30000, 8000, 6),
+    "large": (700, 200000, 50000, 7),
 }
 REPEAT_BELOW = 1.0  # seconds: faster runs are timed three times and the median kept
 Method = Literal["auto", "shift_invert", "arpack", "lobpcg", "lobpcg_amg", "dense"]
@@ -64,11 +64,31 @@ def _unweighted(edges: np.ndarray, build: Any) -> Any:
     return build(edges, int(edges.max()) + 1, symmetrize="max", self_loops="drop")
 
 
+def _meshes(level: int, data_dir: Path | None) -> dict[str, Any]:
+    """Laplace-Beltrami problems ``(L, M)``: cotangent Laplacian, Voronoi mass."""
+    from .mesh import (
+        cotangent_laplacian,
+        icosphere,
+        mass_matrix,
+        read_mesh,
+        remove_unreferenced,
+    )
+
+    meshes = {f"icosphere {level} (L, M)": icosphere(level)}
+    path = None if data_dir is None else data_dir / "meshes" / "stanford-bunny.obj"
+    if path is not None and path.is_file():
+        repaired = remove_unreferenced(*read_mesh(path))
+        meshes["bunny (L, M)"] = (repaired.vertices, repaired.faces)
+    return {name: (cotangent_laplacian(V, F), mass_matrix(V, F))
+            for name, (V, F) in meshes.items()}
+
+
 def _suite(size: str, data_dir: Path | None = None) -> dict[str, Any]:
+    """Suite problems: a matrix ``L``, or a pair ``(L, M)`` for ``L x = lambda M x``."""
     from .graphs import graph_laplacian, grid_graph, knn_graph, random_geometric_graph
     from .sheaf import random_sheaf, sheaf_laplacian
 
-    side, n_pts, n_sheaf = SIZES[size]
+    side, n_pts, n_sheaf, level = SIZES[size]
     rng = np.random.default_rng(0)
     return {
         f"grid {side}x{side}": graph_laplacian(grid_graph((side, side))),
@@ -78,6 +98,7 @@ def _suite(size: str, data_dir: Path | None = None) -> dict[str, Any]:
         f"O(3) sheaf on kNN {n_sheaf}": sheaf_laplacian(
             random_sheaf(knn_graph(rng.random((n_sheaf, 3)), 10, reorder="rcm")[0], 3,
                          kind="orthogonal", rng=2)),
+        **_meshes(level, data_dir),
         **_real_graphs(data_dir),
     }
 
@@ -100,7 +121,8 @@ def run_eigen_bench(out: Path, *, size: str = "small", k: int = 10, tol: float =
     rows: list[dict[str, Any]] = []
     total = len(suite) * len(METHODS)
     step = 0
-    for name, L in suite.items():
+    for name, problem in suite.items():
+        L, M = problem if isinstance(problem, tuple) else (problem, None)
         n = L.shape[0]
         reference = None
         for method in METHODS:
@@ -115,7 +137,7 @@ def run_eigen_bench(out: Path, *, size: str = "small", k: int = 10, tol: float =
                 # a cap, so that a method hopeless on a matrix (ARPACK without
                 # inversion on a fine grid) raises instead of running for an hour
                 cap = {"arpack": 1000, "lobpcg": 1000, "lobpcg_amg": 500}.get(method)
-                r = eigsh(L, k, method=method, tol=tol, rng=0, maxiter=cap)
+                r = eigsh(L, k, M=M, method=method, tol=tol, rng=0, maxiter=cap)
             except ImportError as exc:  # an optional solver that is not installed
                 print(f"      skipped: {exc}", file=sys.stderr, flush=True)
                 continue
@@ -129,7 +151,8 @@ def run_eigen_bench(out: Path, *, size: str = "small", k: int = 10, tol: float =
             seconds = r.wall_time
             if seconds < REPEAT_BELOW:
                 # sub-second runs are noisy on a shared machine: median of three
-                again = [eigsh(L, k, method=method, tol=tol, rng=0, maxiter=cap).wall_time
+                again = [eigsh(L, k, M=M, method=method, tol=tol, rng=0,
+                               maxiter=cap).wall_time
                          for _ in range(2)]
                 seconds = float(np.median([seconds, *again]))
             rows.append({

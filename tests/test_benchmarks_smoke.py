@@ -40,3 +40,16 @@ def test_filter_benchmark_runs_quick():
     # three graphs, five rows and a summary each
     assert out.count("PyGSP / ours =") == 3, out
     assert out.count("bound: 30 x (A @ X)") == 3, out
+
+
+@pytest.mark.slow
+def test_mesh_benchmark_runs_quick():
+    for peer in ("igl", "gpytoolbox", "robust_laplacian"):
+        pytest.importorskip(peer, reason=f"{peer} is a peer (the bench extra)")
+    out = subprocess.run(
+        [sys.executable, str(BENCH / "compare_mesh.py"), "--quick"],
+        capture_output=True, text=True, check=True, timeout=600,
+    ).stdout
+    # two icospheres (and two shared meshes when ../shared is there), three rows each
+    assert out.count("cot + Voronoi mass: libigl") in (2, 4), out
+    assert out.count("intrinsic Delaunay (") == out.count("cot + Voronoi mass: libigl"), out

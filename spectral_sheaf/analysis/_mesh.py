@@ -32,7 +32,7 @@ def laplace_beltrami_basis(
     unreferenced: Literal["raise", "isolate"] = "raise",
     rng: Any = None,
 ) -> EigenResult:
-    """The ``k`` lowest Laplace-Beltrami eigenpairs ``L phi = lambda M phi`` of a mesh.
+    """Compute the ``k`` lowest Laplace-Beltrami eigenpairs ``L phi = lambda M phi``.
 
     The kernel (constants on each connected piece of the mesh) is known and returned
     exactly; the rest comes from :func:`spectral_sheaf.spectral.eigsh`, verified

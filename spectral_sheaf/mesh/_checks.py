@@ -69,7 +69,7 @@ def _as_faces(faces: Any, n_vertices: int, *, allow_repeated: bool = False) -> n
     lo, hi = int(F.min()), int(F.max())
     if lo < 0 or hi >= n_vertices:
         bad = lo if lo < 0 else hi
-        row = int(np.flatnonzero((F < 0).any(axis=1) | (F >= n_vertices).any(axis=1))[0])
+        row = int(np.flatnonzero((F < 0).any(axis=1) | (n_vertices <= F).any(axis=1))[0])
         raise ValueError(
             f"faces must hold vertex indices in [0, {n_vertices}); got {bad} "
             f"(face {row}: {F[row].tolist()}). Faces index vertices from 0; subtract 1 "
@@ -188,7 +188,7 @@ def edge_structure(F: np.ndarray, n: int) -> _Edges:
 def _corner_components(F: np.ndarray, E: _Edges) -> np.ndarray:
     """Component id of every corner in the graph joining corners across shared edges."""
     nf = F.shape[0]
-    tail, head = _halfedge_ends(F)
+    tail, _ = _halfedge_ends(F)
     h = np.arange(3 * nf)
     corner_tail = 3 * (h // 3) + (h % 3 + 1) % 3
     corner_head = 3 * (h // 3) + (h % 3 + 2) % 3
@@ -341,7 +341,7 @@ class MeshReport:
         return out
 
     def summary(self) -> str:
-        """A short human-readable report."""
+        """Return a short human-readable report."""
         lines = [f"{self.n_vertices} vertices, {self.n_faces} faces"
                  + (f", {self.n_edges} edges" if self.n_edges is not None else "")]
         if self.n_components is not None:
@@ -380,7 +380,7 @@ def check_mesh(vertices: Any, faces: Any, *, area_rtol: float = 1e-8) -> MeshRep
     n, nf = V.shape[0], F.shape[0]
     empty = np.zeros(0, dtype=np.int64)
     nonfinite = np.flatnonzero(~np.isfinite(V).all(axis=1))
-    oor = np.flatnonzero(((F < 0) | (F >= n)).any(axis=1))
+    oor = np.flatnonzero(((F < 0) | (n <= F)).any(axis=1))
     dup_v = _duplicate_rows(V)
     if oor.size:
         return MeshReport(n, nf, None, nonfinite, oor, empty, empty, empty, empty, dup_v,

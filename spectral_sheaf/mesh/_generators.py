@@ -10,7 +10,7 @@ __all__ = ["disk_mesh", "icosahedron", "icosphere", "rectangle_mesh"]
 
 
 def icosahedron() -> tuple[np.ndarray, np.ndarray]:
-    """The regular icosahedron inscribed in the unit sphere, outward-oriented faces."""
+    """Return the regular icosahedron in the unit sphere, faces oriented outward."""
     p = (1.0 + np.sqrt(5.0)) / 2.0
     V = np.array([
         [-1, p, 0], [1, p, 0], [-1, -p, 0], [1, -p, 0],
@@ -28,9 +28,10 @@ def icosahedron() -> tuple[np.ndarray, np.ndarray]:
 
 
 def icosphere(subdivisions: int = 3, *, radius: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """Geodesic icosphere: the icosahedron split ``subdivisions`` times, each time every
-    triangle into four at its edge midpoints, which are pushed onto the sphere.
+    """Geodesic icosphere: the icosahedron subdivided ``subdivisions`` times.
 
+    Each time, every triangle is split into four at its edge midpoints, which are
+    pushed onto the sphere.
     Each level halves the mesh size ``h``: levels 6, 7 and 8 have 40962, 163842 and
     655362 vertices (81920, 327680 and 1310720 faces).
 
@@ -58,7 +59,7 @@ def icosphere(subdivisions: int = 3, *, radius: float = 1.0) -> tuple[np.ndarray
         a = F[:, [1, 2, 0]]
         b = F[:, [2, 0, 1]]
         key = np.minimum(a, b) * np.int64(len(V)) + np.maximum(a, b)
-        uniq, first, inverse = np.unique(key.ravel(), return_index=True, return_inverse=True)
+        _, first, inverse = np.unique(key.ravel(), return_index=True, return_inverse=True)
         mid = len(V) + inverse.reshape(-1, 3)
         P = V[a.ravel()[first]] + V[b.ravel()[first]]
         V = np.concatenate([V, P / np.linalg.norm(P, axis=1, keepdims=True)])
@@ -75,7 +76,7 @@ def icosphere(subdivisions: int = 3, *, radius: float = 1.0) -> tuple[np.ndarray
 
 def rectangle_mesh(nx: int, ny: int, *, width: float = 1.0,
                    height: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """The rectangle ``[0, width] x [0, height]`` cut into ``2 nx ny`` right triangles.
+    """Cut the rectangle ``[0, width] x [0, height]`` into ``2 nx ny`` right triangles.
 
     Every cell is split along the same diagonal (a Delaunay triangulation: the two
     angles opposite each diagonal are right angles). Vertices are planar, ``z = 0``.
@@ -95,8 +96,11 @@ def rectangle_mesh(nx: int, ny: int, *, width: float = 1.0,
 
 
 def disk_mesh(n_boundary: int = 64, *, radius: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """A Delaunay triangulation of the disk: ``n_boundary`` points on the circle and a
-    hexagonal lattice of about the same spacing inside, counterclockwise faces."""
+    """Delaunay-triangulate the disk: points on the circle and a lattice inside.
+
+    ``n_boundary`` points on the circle and a hexagonal lattice of about the same
+    spacing inside; faces counterclockwise.
+    """
     from scipy.spatial import Delaunay
 
     m = check_int(n_boundary, "n_boundary", minimum=6)

@@ -516,6 +516,7 @@ def _factor_below(A: Any, M: Any, sigma: float | None, norm: float, n: int,
     A user's ``sigma`` is factorised as given, and eigenvalues below it are an error.
     """
     Msp = sp.eye_array(n, format="csc") if M is None else sp.csc_array(M)
+    shifts: list[float | None]
     if sigma is not None:
         shifts = [float(sigma)]
     else:

@@ -45,7 +45,7 @@ def _profile(B: sp.csc_array) -> float:
 
 
 def _preorder(B: sp.csc_array) -> np.ndarray | None:
-    """An RCM permutation when the given order has a far larger envelope, else None.
+    """Return an RCM permutation if the given order's envelope is far larger, else None.
 
     SuperLU's minimum-degree ordering depends on the order it starts from. A
     hierarchically numbered mesh (an icosphere: coarse vertices first, each level's

@@ -57,7 +57,9 @@ def moebius(n: int = 12):
 
 def test_clean_closed_and_bounded_meshes():
     r = check_mesh(*icosphere(2))
-    assert r.is_closed and r.is_manifold and r.orientable
+    assert r.is_closed
+    assert r.is_manifold
+    assert r.orientable
     assert (r.n_components, r.euler_characteristic) == (1, 2)
     assert r.problems() == []
     assert "no problems found" in r.summary()
@@ -96,7 +98,8 @@ def test_orientation_and_orient_faces():
     bad = F.copy()
     bad[[3, 7]] = bad[[3, 7]][:, ::-1]
     r = check_mesh(V, bad)
-    assert len(r.inconsistent_edges) == 6 and r.orientable
+    assert len(r.inconsistent_edges) == 6
+    assert r.orientable
     assert any("orient_faces" in p for p in r.problems())
     fixed = orient_faces(V, bad)
     assert "reversed 2 faces" in fixed.message
@@ -126,13 +129,16 @@ def test_degenerate_duplicate_unreferenced_and_repairs():
     np.testing.assert_array_equal(d.face_index, [0, 3, 4])
     assert "dropped 2 degenerate faces" in d.message
     u = remove_unreferenced(*d)
-    assert u.vertices.shape == (5, 3) and u.vertex_map[4] == -1
+    assert u.vertices.shape == (5, 3)
+    assert u.vertex_map[4] == -1
     np.testing.assert_array_equal(u.vertices[u.faces], V[d.faces])
     w = weld_vertices(*u)
-    assert w.vertices.shape == (4, 3) and "welded 1 vertices" in w.message
+    assert w.vertices.shape == (4, 3)
+    assert "welded 1 vertices" in w.message
     np.testing.assert_array_equal(w.vertices[w.faces], u.vertices[u.faces])
     s = remove_duplicate_faces(*w)
-    assert s.faces.shape == (2, 3) and "removed 1 duplicate faces" in s.message
+    assert s.faces.shape == (2, 3)
+    assert "removed 1 duplicate faces" in s.message
     # after the repairs the Laplacian builds
     assert cotangent_laplacian(*s).shape == (4, 4)
 
@@ -167,7 +173,8 @@ def test_report_on_broken_input_does_not_raise():
     r = check_mesh(V, [[0, 1, 2], [0, 1, 7]])
     np.testing.assert_array_equal(r.nonfinite_vertices, [1])
     np.testing.assert_array_equal(r.out_of_range_faces, [1])
-    assert r.n_components is None and r.boundary_loops is None
+    assert r.n_components is None
+    assert r.boundary_loops is None
     assert "out-of-range" in r.summary()
 
 
@@ -175,10 +182,12 @@ def test_report_on_broken_input_does_not_raise():
 def test_drawn_meshes_are_clean(mesh):
     r = check_mesh(*mesh)
     assert r.problems() == [], r.summary()
-    assert r.n_components == 1 and r.orientable
+    assert r.n_components == 1
+    assert r.orientable
     assert r.euler_characteristic == (2 if r.is_closed else 1)
     V, F = validate_mesh(*mesh)
-    assert V.dtype == np.float64 and F.dtype == np.int64
+    assert V.dtype == np.float64
+    assert F.dtype == np.int64
 
 
 def test_strategy_arguments():

@@ -235,7 +235,7 @@ def test_nan_out_of_range_negative_and_repeated():
         mass_matrix(V, [[1, 2, 3]])
     with pytest.raises(ValueError, match=r"got -1 .*one-based"):
         cotangent_laplacian(V, [[-1, 0, 1]])
-    with pytest.raises(ValueError, match="must not repeat a vertex.*drop_degenerate_faces"):
+    with pytest.raises(ValueError, match=r"must not repeat a vertex.*drop_degenerate_faces"):
         cotangent_laplacian(V, [[0, 1, 1]])
 
 
