@@ -44,6 +44,9 @@ __all__ = [
 ZERO_AREA_RTOL = 64 * np.finfo(np.float64).eps
 
 
+COORD_MAX = 1e60
+
+
 def _as_vertices(vertices: Any) -> np.ndarray:
     V = as_float_array(vertices, "vertices", dtype=np.float64, ndim=(2,))
     if V.shape[1] not in (2, 3):
@@ -105,11 +108,19 @@ def validate_mesh(vertices: Any, faces: Any) -> tuple[np.ndarray, np.ndarray]:
     Raises
     ------
     ValueError
-        Wrong shapes, an empty mesh, non-finite coordinates, indices out of range or
-        negative, faces that repeat a vertex.
+        Wrong shapes, an empty mesh, non-finite coordinates (or coordinates so large
+        or small that areas overflow), indices out of range or negative, faces that
+        repeat a vertex.
     """
     V = _as_vertices(vertices)
     check_finite(V, "vertices", where=f"vertex {_first_nonfinite(V)}")
+    big = float(np.abs(V).max())
+    if big > COORD_MAX or 0 < big < 1 / COORD_MAX:
+        raise ValueError(
+            f"vertices must have coordinates of magnitude between 1e-60 and 1e60 (areas "
+            f"are squares of squares of them and would overflow or underflow); got max "
+            f"|coordinate| = {big:.3g}. Rescale the mesh."
+        )
     F = _as_faces(faces, V.shape[0])
     return V, F
 
@@ -207,42 +218,41 @@ def _corner_components(F: np.ndarray, E: _Edges) -> np.ndarray:
 
 
 @njit(cache=True)
-def _walk_loops(indptr, indices, n_edges):  # pragma: no cover - compiled
-    """Split an undirected graph given in CSR into walks (boundary loops)."""
-    used = np.zeros(indices.size, dtype=np.bool_)
-    out = np.empty(indices.size + 1, dtype=np.int64)
-    starts = np.empty(indices.size + 1, dtype=np.int64)
+def _chains(nxt, tail, head):  # pragma: no cover - compiled
+    """Vertex sequences of the chains and cycles of a successor map on halfedges.
+
+    Open chains (from a halfedge nothing leads to) end with their last head vertex;
+    cycles list each vertex once.
+    """
+    m = nxt.size
+    has_pred = np.zeros(m, dtype=np.bool_)
+    for b in range(m):
+        if nxt[b] >= 0:
+            has_pred[nxt[b]] = True
+    used = np.zeros(m, dtype=np.bool_)
+    out = np.empty(2 * m + 1, dtype=np.int64)
+    starts = np.empty(m + 1, dtype=np.int64)
     n_out = 0
-    n_loops = 0
-    n = indptr.size - 1
-    for v0 in range(n):
-        for p0 in range(indptr[v0], indptr[v0 + 1]):
-            if used[p0]:
+    n_chains = 0
+    for sweep in range(2):  # open chains first, then what is left is cycles
+        for b in range(m):
+            if used[b] or (sweep == 0 and has_pred[b]):
                 continue
-            starts[n_loops] = n_out
-            n_loops += 1
-            v = v0
-            p = p0
-            while True:
-                out[n_out] = v
+            starts[n_chains] = n_out
+            n_chains += 1
+            cur = b
+            last = b
+            while cur >= 0 and not used[cur]:
+                used[cur] = True
+                out[n_out] = tail[cur]
                 n_out += 1
-                w = indices[p]
-                used[p] = True
-                # mark the reverse slot
-                for q in range(indptr[w], indptr[w + 1]):
-                    if indices[q] == v and not used[q]:
-                        used[q] = True
-                        break
-                v = w
-                p = -1
-                for q in range(indptr[v], indptr[v + 1]):
-                    if not used[q]:
-                        p = q
-                        break
-                if p < 0 or v == v0:
-                    break
-    starts[n_loops] = n_out
-    return out[:n_out], starts[: n_loops + 1]
+                last = cur
+                cur = nxt[cur]
+            if cur != b:  # open: it ran out or ran into another chain
+                out[n_out] = head[last]
+                n_out += 1
+    starts[n_chains] = n_out
+    return out[:n_out], starts[: n_chains + 1]
 
 
 @dataclass(frozen=True)
@@ -281,9 +291,9 @@ class MeshReport:
     boundary_loops : list of ndarray
         Boundary vertices, one array per loop, in walking order.
     n_components : int or None
-        Connected components of the referenced vertices.
+        Connected components of the surface (faces that repeat a vertex left out).
     euler_characteristic : int or None
-        ``V - E + F`` counting referenced vertices.
+        ``V - E + F`` of the same surface.
     """
 
     n_vertices: int
@@ -397,6 +407,10 @@ def check_mesh(vertices: Any, faces: Any, *, area_rtol: float = 1e-8) -> MeshRep
                           True, [], 0, 0)
     good = np.setdiff1d(np.arange(nf), rep)
     Fg = F[good]
+    if Fg.shape[0] == 0:  # every face repeats a vertex: no surface to look at
+        none = np.zeros((0, 2), np.int64)
+        return MeshReport(n, nf, 0, nonfinite, oor, rep, zero, near, unref, dup_v, dup_f,
+                          none, empty, none, True, [], 0, 0)
     E = edge_structure(Fg, n)
     nm_edges = E.edges[E.count > 2]
     # non-manifold vertices: more than one fan of corners
@@ -413,14 +427,15 @@ def check_mesh(vertices: Any, faces: Any, *, area_rtol: float = 1e-8) -> MeshRep
     inconsistent = E.edges[two[same_dir]]
     orientable = _orientable(Fg, E)
     # boundary loops
-    bnd = E.edges[E.count == 1]
-    loops = _boundary_loops(bnd, n)
+    loops = _boundary_loops(Fg, E, comp)
     # components of referenced vertices
     G = sp.coo_array((np.ones(len(E.edges)), (E.edges[:, 0], E.edges[:, 1])),
                      shape=(n, n)).tocsr()
     n_comp, labels = connected_components(G, directed=False)
-    n_comp = len(np.unique(labels[used]))
-    chi = int(used.sum()) - len(E.edges) + len(Fg)
+    on_surface = np.zeros(n, dtype=bool)
+    on_surface[Fg.ravel()] = True  # vertices only index-degenerate faces use do not count
+    n_comp = len(np.unique(labels[on_surface]))
+    chi = int(on_surface.sum()) - len(E.edges) + len(Fg)
     return MeshReport(n, nf, len(E.edges), nonfinite, oor, rep, zero, near, unref, dup_v,
                       dup_f, nm_edges, nm_verts, inconsistent, orientable, loops, n_comp, chi)
 
@@ -433,16 +448,21 @@ def _duplicate_rows(X: np.ndarray) -> np.ndarray:
     return np.flatnonzero(first[inverse.ravel()] != np.arange(X.shape[0]))
 
 
-def _small_faces(V: np.ndarray, F: np.ndarray, area_rtol: float,
-                 skip: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _face_quality(V: np.ndarray, F: np.ndarray) -> np.ndarray:
+    """``2 area / (sum of squared edge lengths)`` per face (0 for a flat face)."""
     from ._kernels import squared_lengths
 
-    if F.shape[0] == 0 or not np.isfinite(V).all():
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
     p0, p1, p2 = V[F[:, 0]], V[F[:, 1]], V[F[:, 2]]
     dbl = np.linalg.norm(np.cross(p1 - p0, p2 - p0), axis=1)
     s = squared_lengths(V, F).sum(axis=1)
-    q = np.divide(dbl, s, out=np.zeros_like(dbl), where=s > 0)
+    return np.divide(dbl, s, out=np.zeros_like(dbl), where=s > 0)
+
+
+def _small_faces(V: np.ndarray, F: np.ndarray, area_rtol: float,
+                 skip: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if F.shape[0] == 0 or not np.isfinite(V).all():
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    q = _face_quality(V, F)
     zero = q <= ZERO_AREA_RTOL
     zero[skip] = False
     near = (q < area_rtol) & ~zero
@@ -450,15 +470,29 @@ def _small_faces(V: np.ndarray, F: np.ndarray, area_rtol: float,
     return np.flatnonzero(zero), np.flatnonzero(near)
 
 
-def _boundary_loops(bnd: np.ndarray, n: int) -> list[np.ndarray]:
-    if len(bnd) == 0:
+def _boundary_loops(F: np.ndarray, E: _Edges, comp: np.ndarray) -> list[np.ndarray]:
+    """Boundary loops, walking boundary halfedges from fan to fan.
+
+    At a vertex where several boundary loops meet (a bow tie), the walk continues
+    with the boundary halfedge of the same fan of faces, so that the loops do not
+    depend on the vertex numbering. A boundary that cannot be walked through (around
+    a non-manifold edge, or where neighbouring faces disagree on orientation) comes
+    out as open chains.
+    """
+    bh = np.flatnonzero(E.count[E.edge_of] == 1)
+    if bh.size == 0:
         return []
-    rows = np.concatenate([bnd[:, 0], bnd[:, 1]])
-    cols = np.concatenate([bnd[:, 1], bnd[:, 0]])
-    G = sp.coo_array((np.ones(rows.size), (rows, cols)), shape=(n, n)).tocsr()
-    G.sort_indices()
-    walk, starts = _walk_loops(G.indptr.astype(np.int64), G.indices.astype(np.int64),
-                               len(bnd))
+    f, c = bh // 3, bh % 3
+    c_tail, c_head = 3 * f + (c + 1) % 3, 3 * f + (c + 2) % 3
+    tail, head = F.ravel()[c_tail], F.ravel()[c_head]
+    K = np.int64(comp.max() + 1)
+    key_out = tail * K + comp[c_tail]
+    key_in = head * K + comp[c_head]
+    order = np.argsort(key_out, kind="stable")
+    ks = key_out[order]
+    pos = np.minimum(np.searchsorted(ks, key_in), ks.size - 1)
+    nxt = np.where(ks[pos] == key_in, order[pos], -1)
+    walk, starts = _chains(nxt, tail, head)
     return [walk[starts[i]:starts[i + 1]] for i in range(len(starts) - 1)]
 
 
@@ -567,10 +601,10 @@ def remove_unreferenced(vertices: Any, faces: Any) -> RepairedMesh:
 
 
 def weld_vertices(vertices: Any, faces: Any, *, tol: float = 0.0) -> RepairedMesh:
-    """Merge vertices closer than ``tol`` (exactly equal positions for ``tol=0``).
+    """Merge vertices within distance ``tol`` (exactly equal positions for ``tol=0``).
 
     Each group of merged vertices keeps the position of its lowest-numbered member
-    (groups are the connected components of the "closer than tol" relation). Faces
+    (groups are the connected components of the "distance <= tol" relation). Faces
     that welding collapses (a repeated vertex) are dropped and counted in the message.
     """
     tol = check_positive_real(tol, "tol", allow_zero=True)
@@ -612,11 +646,7 @@ def drop_degenerate_faces(vertices: Any, faces: Any, *,
     V, F = _checked_for_repair(vertices, faces)
     check_finite(V, "vertices", where=f"vertex {_first_nonfinite(V)}")
     rep = (F[:, 0] == F[:, 1]) | (F[:, 1] == F[:, 2]) | (F[:, 2] == F[:, 0])
-    zero, near = _small_faces(V, F, area_rtol, np.flatnonzero(rep))
-    bad = rep.copy()
-    bad[zero] = True
-    if area_rtol > ZERO_AREA_RTOL:
-        bad[near] = True
+    bad = rep | (_face_quality(V, F) <= area_rtol)
     kept = np.flatnonzero(~bad)
     return RepairedMesh(V, F[kept], np.arange(V.shape[0]), kept,
                         f"dropped {int(bad.sum())} degenerate faces")

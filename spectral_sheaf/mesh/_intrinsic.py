@@ -20,16 +20,21 @@ from numba import njit
 
 from .._validation import check_int, check_option, check_positive_real
 from ._checks import (
-    ZERO_AREA_RTOL,
     _face_adjacency,
     _orient_bfs,
     edge_structure,
     validate_mesh,
 )
-from ._kernels import _heron_double_area, squared_lengths
+from ._kernels import _heron_double_area, length_cotangents, squared_lengths
 from ._laplacian import MassKind, _intrinsic, _laplacian, _mass
 
 __all__ = ["IntrinsicTriangulation", "intrinsic_delaunay", "intrinsic_delaunay_laplacian"]
+
+#: Faces thinner than this (2 area / sum of squared lengths) are refused by
+#: intrinsic_delaunay: Heron's formula gives areas to a relative accuracy of about
+#: eps / quality, and flips compound it (a fan of slivers of quality 1e-9 came out of
+#: flipping with negative areas). The same threshold as check_mesh's near-zero faces.
+THIN_FACE_RTOL = 1e-8
 
 
 @dataclass(frozen=True)
@@ -67,7 +72,8 @@ def _flip_to_delaunay(Fv, Lh, twin, max_flips, tol):  # pragma: no cover - compi
 
     Halfedge ``h = 3 f + c`` runs from ``Fv[f, c]`` to ``Fv[f, (c+1) % 3]`` and has
     length ``Lh[h]``; ``twin[h]`` is the opposite halfedge (``-1`` on the boundary).
-    Returns the number of flips and whether the stack emptied (Delaunay reached).
+    Returns the number of flips, whether the stack emptied, and how many edges were
+    left unchecked because rounding made one of their faces flat.
     """
     nh = Lh.size
     # a stack of halfedges whose edges need a check; no dedup marks: a flip renumbers
@@ -80,6 +86,7 @@ def _flip_to_delaunay(Fv, Lh, twin, max_flips, tol):  # pragma: no cover - compi
             stack[top] = h
             top += 1
     flips = 0
+    skipped = 0
     old = np.empty(4, dtype=np.int64)
     new = np.empty(4, dtype=np.int64)
     old_tw = np.empty(4, dtype=np.int64)
@@ -108,14 +115,15 @@ def _flip_to_delaunay(Fv, Lh, twin, max_flips, tol):  # pragma: no cover - compi
         dbl_f = _heron_double_area(l_ab, l_bc, l_ca)
         dbl_g = _heron_double_area(l_ab, l_ad, l_db)
         if dbl_f <= 0.0 or dbl_g <= 0.0:
-            continue  # rounding made a face flat: leave it rather than divide by zero
+            skipped += 1  # rounding made a face flat: leave it rather than divide by 0
+            continue
         ab2 = l_ab * l_ab
         cot_c = (l_bc * l_bc + l_ca * l_ca - ab2) / (2.0 * dbl_f)
         cot_d = (l_ad * l_ad + l_db * l_db - ab2) / (2.0 * dbl_g)
         if cot_c + cot_d >= -tol:
             continue
         if flips >= max_flips:
-            return flips, False
+            return flips, False, skipped
         # lay the quad out in the plane: a = 0, b on the x axis, c above, d below
         cx = (ab2 + l_ca * l_ca - l_bc * l_bc) / (2.0 * l_ab)
         cy = dbl_f / l_ab
@@ -169,7 +177,7 @@ def _flip_to_delaunay(Fv, Lh, twin, max_flips, tol):  # pragma: no cover - compi
             if twin[new[k]] >= 0:
                 stack[top] = new[k]
                 top += 1
-    return flips, True
+    return flips, True, skipped
 
 
 def intrinsic_delaunay(
@@ -203,9 +211,11 @@ def intrinsic_delaunay(
     Raises
     ------
     ValueError
-        Everything :func:`validate_mesh` rejects; zero-area faces (remove them with
-        ``drop_degenerate_faces`` first); edges on more than two faces; a
-        non-orientable surface.
+        Everything :func:`validate_mesh` rejects; faces with ``2 area <= 1e-8 x (sum
+        of squared edge lengths)`` (what :func:`check_mesh` reports as near-zero-area),
+        whose areas from lengths are too inaccurate to flip (remove them with
+        ``drop_degenerate_faces(..., area_rtol=1e-8)`` first);
+        edges on more than two faces; a non-orientable surface.
     """
     check_option(on_budget, "on_budget", ("raise", "warn"))
     tol = check_positive_real(tol, "tol", allow_zero=True)
@@ -213,14 +223,22 @@ def intrinsic_delaunay(
     n = V.shape[0]
     l2 = squared_lengths(V, F)
     ell = np.sqrt(l2)
-    dbl = np.linalg.norm(np.cross(V[F[:, 1]] - V[F[:, 0]], V[F[:, 2]] - V[F[:, 0]]), axis=1)
-    zero = dbl <= ZERO_AREA_RTOL * l2.sum(axis=1)
-    if zero.any():
-        row = int(np.flatnonzero(zero)[0])
+    # flipping works on lengths: a face must keep a trustworthy area from its lengths
+    # alone (Heron loses about eps / quality relative accuracy on slivers)
+    # (both areas: Heron's from the rounded lengths of a flat face is ~sqrt(eps) s)
+    _, dbl = length_cotangents(ell)
+    cross = np.linalg.norm(np.cross(V[F[:, 1]] - V[F[:, 0]], V[F[:, 2]] - V[F[:, 0]]),
+                           axis=1)
+    s = l2.sum(axis=1)
+    thin = ~(dbl > THIN_FACE_RTOL * s) | ~(cross > THIN_FACE_RTOL * s)
+    if thin.any():
+        row = int(np.flatnonzero(thin)[0])
         raise ValueError(
-            f"faces must have non-zero area for intrinsic_delaunay; got {int(zero.sum())} "
-            f"zero-area faces (first: face {row} = {F[row].tolist()}). Remove them with "
-            "drop_degenerate_faces before flipping."
+            f"faces must not be (near-)degenerate for intrinsic_delaunay; got "
+            f"{int(thin.sum())} faces with 2 area <= {THIN_FACE_RTOL:g} x (sum of squared "
+            f"edge lengths), where areas from edge lengths are rounding noise (first: "
+            f"face {row} = {F[row].tolist()}). Remove them with "
+            f"drop_degenerate_faces(vertices, faces, area_rtol={THIN_FACE_RTOL:g})."
         )
     E = edge_structure(F, n)
     if (E.count > 2).any():
@@ -249,7 +267,7 @@ def intrinsic_delaunay(
     # halfedge 3f+c runs corner c -> c+1, opposite corner c+2
     Lh = np.ascontiguousarray(ell[:, [2, 0, 1]]).ravel()
     twin = _twins(F, E)
-    n_flips, done = _flip_to_delaunay(F, Lh, twin, max_flips, tol)
+    n_flips, done, skipped = _flip_to_delaunay(F, Lh, twin, max_flips, tol)
     if not done:
         msg = (
             f"intrinsic_delaunay stopped after max_flips={max_flips} flips with "
@@ -260,8 +278,12 @@ def intrinsic_delaunay(
             raise RuntimeError(msg)
         warnings.warn(msg, RuntimeWarning, stacklevel=2)
     lengths = Lh.reshape(-1, 3)[:, [1, 2, 0]]
+    if skipped:
+        warnings.warn(
+            f"intrinsic_delaunay left {skipped} edge checks undone where rounding made a "
+            "face flat; the result may not be Delaunay there", RuntimeWarning, stacklevel=2)
     return IntrinsicTriangulation(F, np.ascontiguousarray(lengths), n, int(n_flips),
-                                  bool(done))
+                                  bool(done and not skipped))
 
 
 def _twins(F: np.ndarray, E: Any) -> np.ndarray:

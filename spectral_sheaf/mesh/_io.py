@@ -1,9 +1,10 @@
-"""Reading and writing triangle meshes: OBJ natively, OFF, PLY and more through meshio.
+"""Reading and writing triangle meshes: OBJ and OFF here, PLY and more through meshio.
 
-OBJ is parsed here (vectorised, no loop over lines): meshio's OBJ reader rejects
-files whose texture-coordinate count differs from the vertex count, which is most
-textured OBJ files (Spot among them). Other formats go through meshio (the ``mesh``
-extra).
+OBJ and ASCII OFF are parsed here (vectorised, no loop over records): meshio's OBJ
+reader rejects files whose texture-coordinate count differs from the vertex count,
+which is most textured OBJ files (Spot among them), and its OFF reader exits the
+interpreter on a polygon. Other formats (PLY ASCII and binary, ...) go through meshio
+(the ``mesh`` extra).
 """
 
 from __future__ import annotations
@@ -55,10 +56,11 @@ def _polygons_to_triangles(starts: np.ndarray, sizes: np.ndarray, idx: np.ndarra
 
 
 def _read_obj(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    text = path.read_text(errors="replace")
+    text = path.read_text(errors="replace").removeprefix("\ufeff")
     kinds = np.array(re.findall(r"^[ \t]*(v|f)[ \t]", text, flags=re.M))
-    v_text = " v ".join(re.findall(r"^[ \t]*v[ \t]+(.*)$", text, flags=re.M))
-    f_text = " f ".join(re.findall(r"^[ \t]*f[ \t]+(.*)$", text, flags=re.M))
+    # records up to an end-of-line comment
+    v_text = " v ".join(re.findall(r"^[ \t]*v[ \t]+([^#\r\n]*)", text, flags=re.M))
+    f_text = " f ".join(re.findall(r"^[ \t]*f[ \t]+([^#\r\n]*)", text, flags=re.M))
     if not v_text or not f_text:
         raise ValueError(f"{path} holds no 'v' or no 'f' records; is it an OBJ mesh?")
     v_tok = np.array(("v " + v_text).split())
@@ -78,6 +80,8 @@ def _read_obj(path: Path) -> tuple[np.ndarray, np.ndarray]:
         idx = f_tok[~is_f].astype(np.int64)
     except ValueError as exc:
         raise ValueError(f"{path}: an 'f' record holds a non-integer index ({exc})") from exc
+    if (idx == 0).any():
+        raise ValueError(f"{path}: an 'f' record holds index 0; OBJ indices start at 1")
     # OBJ is one-based; negative indices count back from the last vertex read so far
     v_before = np.cumsum(kinds == "v")[kinds == "f"]
     per_index = np.repeat(v_before, sizes)
@@ -86,8 +90,36 @@ def _read_obj(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return V, _polygons_to_triangles(starts, sizes, idx, path)
 
 
+def _read_off(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """ASCII OFF: header, counts, vertex lines, face lines ``k i_1 ... i_k [colour]``."""
+    text = path.read_text(errors="replace").removeprefix("\ufeff")
+    lines = [ln for ln in re.sub(r"#[^\n]*", "", text).splitlines() if ln.strip()]
+    if not lines or not lines[0].strip().upper().endswith("OFF"):
+        raise ValueError(f"{path} does not start with an OFF header")
+    if lines[0].strip().upper() != "OFF":
+        raise ValueError(f"{path}: only plain ASCII 'OFF' is read here; got {lines[0]!r}")
+    try:
+        nv, nf = (int(x) for x in lines[1].split()[:2])
+    except (IndexError, ValueError) as exc:
+        raise ValueError(f"{path}: the counts line {lines[1]!r} is not 'nv nf ne'") from exc
+    if len(lines) < 2 + nv + nf:
+        raise ValueError(f"{path} promises {nv} vertices and {nf} faces but holds "
+                         f"{len(lines) - 2} records")
+    v_tok = np.array(" v ".join(["", *lines[2:2 + nv]]).split())
+    v_start = np.flatnonzero(v_tok == "v")
+    V = np.column_stack([v_tok[v_start + k].astype(np.float64) for k in (1, 2, 3)])
+    f_tok = np.array(" f ".join(["", *lines[2 + nv:2 + nv + nf]]).split())
+    f_start = np.flatnonzero(f_tok == "f")
+    sizes = f_tok[f_start + 1].astype(np.int64)
+    first = f_start + 2
+    within = np.arange(int(sizes.sum())) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    idx = f_tok[np.repeat(first, sizes) + within].astype(np.int64)
+    starts = np.cumsum(sizes) - sizes
+    return V, _polygons_to_triangles(starts, sizes, idx, path)
+
+
 def read_mesh(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    """Read a triangle mesh: OBJ (here), OFF, PLY (ASCII and binary) and others (meshio).
+    """Read a triangle mesh: OBJ and OFF (here), PLY and others (meshio).
 
     Polygons are fan-triangulated, with a warning saying how many. Texture coordinates
     and normals are ignored. Nothing is repaired: run :func:`check_mesh` on the result.
@@ -107,8 +139,13 @@ def read_mesh(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
         raise FileNotFoundError(f"path {str(path)!r} is not a file")
     if path.suffix.lower() == ".obj":
         return _read_obj(path)
+    if path.suffix.lower() == ".off":
+        return _read_off(path)
     meshio = _meshio(path.suffix or "this format")
-    mesh = meshio.read(path)
+    try:
+        mesh = meshio.read(path)
+    except SystemExit as exc:  # meshio exits the interpreter on some files it rejects
+        raise ValueError(f"meshio could not read {path} (it gave up: exit {exc})") from None
     V = np.asarray(mesh.points, dtype=np.float64)
     blocks = []
     for cell in mesh.cells:

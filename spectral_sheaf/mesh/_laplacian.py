@@ -69,7 +69,9 @@ def _screen(F: np.ndarray, cot: np.ndarray, dbl: np.ndarray, n: int, degenerate:
     # sum of the corner cotangents = (sum of squared edge lengths) / (2 * doubled area)
     with np.errstate(invalid="ignore"):
         s = cot.sum(axis=1)
-    bad = ~(s < 0.5 / ZERO_AREA_RTOL)
+    # (a negative or NaN doubled area: lengths that rounding makes violate the
+    # triangle inequality)
+    bad = ~(s < 0.5 / ZERO_AREA_RTOL) | ~(dbl > 0)
     if bad.any():
         nbad = int(bad.sum())
         if degenerate == "raise":
@@ -244,7 +246,10 @@ def cotangent_laplacian_from_lengths(
     lengths : array, shape (f, 3)
         ``lengths[f, c]`` is the length of the edge opposite corner ``c`` of face ``f``
         (libigl's ``edge_lengths`` order); every face must satisfy the triangle
-        inequality.
+        inequality. Areas come from Heron's formula (Kahan's stable form), whose
+        relative error grows like ``eps / q`` for a face of quality
+        ``q = 2 area / (sum of squared lengths)``: slivers lose digits, which the
+        positional :func:`cotangent_laplacian` does not.
     faces : array of int, shape (f, 3)
         Faces may repeat a vertex (the Delta-complexes that intrinsic triangulations
         produce, :func:`intrinsic_delaunay`).

@@ -293,3 +293,70 @@ def test_shared_meshes(shared_data, name):
     M = mass_matrix(V, F)
     np.testing.assert_allclose(res.eigenvectors.T @ (M @ res.eigenvectors), np.eye(8),
                                atol=1e-8)
+
+
+def test_bow_tie_loops_do_not_depend_on_numbering():
+    V = np.random.default_rng(0).random((5, 3))
+    for F in ([[0, 1, 2], [0, 3, 4]], [[0, 2, 3], [2, 1, 4]]):
+        loops = check_mesh(V, F).boundary_loops
+        assert sorted(len(loop) for loop in loops) == [3, 3]
+
+
+def test_open_boundary_chain_keeps_its_end_vertex():
+    # the duplicate reversed face leaves the boundary of the third face open
+    loops = check_mesh(np.random.default_rng(1).random((4, 3)),
+                       [[0, 1, 2], [2, 1, 0], [1, 3, 2]]).boundary_loops
+    assert [sorted(loop.tolist()) for loop in loops] == [[1, 2, 3]]
+
+
+def test_all_faces_index_degenerate():
+    r = check_mesh(np.random.default_rng(0).random((4, 3)), [[0, 0, 1]])
+    assert r.n_components == 0
+    np.testing.assert_array_equal(r.degenerate_faces, [0])
+    # vertices used only by degenerate faces do not count in the topology
+    r = check_mesh(np.random.default_rng(0).random((5, 3)), [[0, 1, 2], [3, 3, 4]])
+    assert r.n_components == 1
+    assert r.euler_characteristic == 1
+
+
+def test_drop_degenerate_faces_honours_a_small_area_rtol():
+    V = np.array([[0.0, 0, 0], [1, 0, 0], [0.5, 1e-15, 0], [0.5, 1, 0]])
+    F = np.array([[0, 1, 2], [0, 3, 1]])
+    assert drop_degenerate_faces(V, F).faces.shape == (1, 3)  # 2 area / s ~ 8e-16
+    assert drop_degenerate_faces(V, F, area_rtol=1e-16).faces.shape == (2, 3)
+
+
+def test_coordinate_magnitude():
+    V, F = icosphere(1)
+    with pytest.raises(ValueError, match="coordinates of magnitude between.*Rescale"):
+        cotangent_laplacian(1e70 * V, F)
+    with pytest.raises(ValueError, match="coordinates of magnitude between.*Rescale"):
+        mass_matrix(1e-70 * V, F)
+
+
+def test_obj_bom_comments_and_zero_index(tmp_path):
+    (tmp_path / "b.obj").write_text("\ufeffv 0 0 0\nv 1 0 0 # a comment\r\nv 0 1 0\n"
+                                    "f 1 2 3 # trailing\n")
+    V, F = read_mesh(tmp_path / "b.obj")
+    assert V.shape == (3, 3)
+    np.testing.assert_array_equal(F, [[0, 1, 2]])
+    (tmp_path / "z.obj").write_text("v 0 0 0\nv 1 0 0\nv 0 1 0\nf 0 1 2\n")
+    with pytest.raises(ValueError, match="index 0; OBJ indices start at 1"):
+        read_mesh(tmp_path / "z.obj")
+
+
+def test_off_polygons_and_errors(tmp_path):
+    (tmp_path / "q.off").write_text("OFF\n# a quad with a colour\n4 1 0\n0 0 0\n1 0 0\n"
+                                    "1 1 0\n0 1 0\n4 0 1 2 3 255 0 0\n")
+    with pytest.warns(UserWarning, match="fan-triangulated 1 polygons"):
+        V, F = read_mesh(tmp_path / "q.off")
+    np.testing.assert_array_equal(F, [[0, 1, 2], [0, 2, 3]])
+    (tmp_path / "h.off").write_text("COFF\n3 1 0\n0 0 0 1 1 1 1\n")
+    with pytest.raises(ValueError, match="only plain ASCII 'OFF'"):
+        read_mesh(tmp_path / "h.off")
+    (tmp_path / "s.off").write_text("OFF\n3 1 0\n0 0 0\n1 0 0\n")
+    with pytest.raises(ValueError, match="promises 3 vertices and 1 faces"):
+        read_mesh(tmp_path / "s.off")
+    (tmp_path / "n.off").write_text("PLY\n")
+    with pytest.raises(ValueError, match="does not start with an OFF header"):
+        read_mesh(tmp_path / "n.off")

@@ -126,7 +126,7 @@ def test_degenerate_input_rejected_before_flipping():
     Vz = V.copy()
     a, b, c = F[0]
     Vz[c] = 0.3 * V[a] + 0.7 * V[b]
-    with pytest.raises(ValueError, match=r"zero-area faces.*drop_degenerate_faces"):
+    with pytest.raises(ValueError, match=r"near-\)degenerate.*drop_degenerate_faces"):
         intrinsic_delaunay(Vz, F)
     Vs = np.array([[0.0, 0, 0], [1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1]])
     with pytest.raises(ValueError, match=r"edge-manifold.*first: \[0, 1\]"):
@@ -149,3 +149,15 @@ def test_inconsistent_orientation_is_handled():
     L1, _ = intrinsic_delaunay_laplacian(V, F)
     L2, _ = intrinsic_delaunay_laplacian(V, G)
     np.testing.assert_allclose(L1.toarray(), L2.toarray(), atol=1e-12)
+
+
+def test_slivers_refused_with_the_repair_that_removes_them():
+    from spectral_sheaf.mesh import drop_degenerate_faces
+
+    t = np.sort(np.random.default_rng(0).random(5)) * np.pi
+    V = np.c_[np.cos(t), 1e-8 * np.sin(t), np.zeros(5)]  # three slivers, 2 area/s ~ 1e-9
+    F = np.array([[0, 1, 2], [0, 2, 3], [0, 3, 4]])
+    with pytest.raises(ValueError, match=r"area_rtol=1e-08\)"):
+        intrinsic_delaunay_laplacian(V, F)
+    # the message's repair removes them
+    assert drop_degenerate_faces(V, F, area_rtol=1e-8).faces.shape[0] == 0

@@ -292,3 +292,11 @@ def test_lengths_checks():
     # a face with a repeated vertex (a Delta-complex) is accepted from lengths
     Ld = cotangent_laplacian_from_lengths([[1.0, 1.0, 1.0]], [[0, 0, 1]])
     np.testing.assert_allclose(Ld @ np.ones(2), 0, atol=1e-15)
+
+
+def test_lengths_that_rounding_makes_flat_are_rejected():
+    # the triangle inequality holds in floating point, Heron's product is negative
+    with pytest.raises(ValueError, match="zero-area faces"):
+        mass_matrix_from_lengths([[2.0, 1.0, 1 - 2**-53]], [[0, 1, 2]])
+    with pytest.raises(ValueError, match="zero-area faces"):
+        cotangent_laplacian_from_lengths([[2.0, 1.0, 1 - 2**-53]], [[0, 1, 2]])
