@@ -26,7 +26,7 @@ from ._checks import (
     validate_mesh,
 )
 from ._kernels import _heron_double_area, length_cotangents, squared_lengths
-from ._laplacian import MassKind, _intrinsic, _laplacian, _mass
+from ._laplacian import MassKind, _from_lengths, _laplacian, _mass
 
 __all__ = ["IntrinsicTriangulation", "intrinsic_delaunay", "intrinsic_delaunay_laplacian"]
 
@@ -180,6 +180,58 @@ def _flip_to_delaunay(Fv, Lh, twin, max_flips, tol):  # pragma: no cover - compi
     return flips, True, skipped
 
 
+@njit(cache=True)
+def _match_twins(F, n):  # pragma: no cover - compiled
+    """Twins of halfedges ``3 f + c: F[f, c] -> F[f, (c+1) % 3]`` by vertex buckets.
+
+    Returns the twins (-1 on the boundary), the number of edges, and the numbers of
+    halfedges on a non-manifold edge (more than two faces) and of halfedges whose
+    neighbour runs the same way (inconsistent orientation); twins are only meaningful
+    when both are zero.
+    """
+    nh = 3 * F.shape[0]
+    start = np.zeros(n + 1, dtype=np.int64)
+    for h in range(nh):
+        start[F[h // 3, h % 3] + 1] += 1
+    for v in range(n):
+        start[v + 1] += start[v]
+    out = np.empty(nh, dtype=np.int64)  # halfedges by tail vertex
+    fill = start[:-1].copy()
+    for h in range(nh):
+        u = F[h // 3, h % 3]
+        out[fill[u]] = h
+        fill[u] += 1
+    twin = np.full(nh, -1, dtype=np.int64)
+    nonmanifold = 0
+    inconsistent = 0
+    n_edges = 0
+    for h in range(nh):
+        u = F[h // 3, h % 3]
+        v = F[h // 3, (h % 3 + 1) % 3]
+        opposite = 0
+        for p in range(start[v], start[v + 1]):
+            g = out[p]
+            if F[g // 3, (g % 3 + 1) % 3] == u:
+                opposite += 1
+                twin[h] = g
+        alike = 0
+        first_alike = nh
+        for p in range(start[u], start[u + 1]):
+            g = out[p]
+            if g != h and F[g // 3, (g % 3 + 1) % 3] == v:
+                alike += 1
+                first_alike = min(first_alike, g)
+        if opposite + alike > 1:
+            nonmanifold += 1
+        elif alike == 1:
+            inconsistent += 1
+        # count each edge once: at its smaller halfedge, or alone on the boundary
+        if (opposite + alike == 0 or (opposite == 1 and twin[h] > h)
+                or (alike == 1 and first_alike > h)):
+            n_edges += 1
+    return twin, n_edges, nonmanifold, inconsistent
+
+
 def intrinsic_delaunay(
     vertices: Any,
     faces: Any,
@@ -240,8 +292,9 @@ def intrinsic_delaunay(
             f"face {row} = {F[row].tolist()}). Remove them with "
             f"drop_degenerate_faces(vertices, faces, area_rtol={THIN_FACE_RTOL:g})."
         )
-    E = edge_structure(F, n)
-    if (E.count > 2).any():
+    twin, n_edges, nonmanifold, inconsistent = _match_twins(F, n)
+    if nonmanifold:
+        E = edge_structure(F, n)
         bad = E.edges[E.count > 2]
         raise ValueError(
             f"faces must be edge-manifold for intrinsic_delaunay; got {len(bad)} edges on "
@@ -249,24 +302,24 @@ def intrinsic_delaunay(
             "non-manifold meshes."
         )
     if max_flips is None:
-        max_flips = 10 * len(E.edges) + 1000
+        max_flips = 10 * n_edges + 1000
     max_flips = check_int(max_flips, "max_flips", minimum=0)
-    indptr, nbr, same = _face_adjacency(F, E)
-    flip, ok = _orient_bfs(F.shape[0], indptr, nbr, same)
-    if not ok:
-        raise ValueError(
-            "faces must describe an orientable surface for intrinsic_delaunay; got a "
-            "non-orientable one (a Moebius strip)"
-        )
-    rev = flip == 1
     F = F.copy()
-    F[rev] = F[rev][:, ::-1]
-    ell[rev] = ell[rev][:, ::-1]
-    if rev.any():
-        E = edge_structure(F, n)  # halfedge numbers follow the corners
+    if inconsistent:
+        E = edge_structure(F, n)
+        indptr, nbr, same = _face_adjacency(F, E)
+        flip, ok = _orient_bfs(F.shape[0], indptr, nbr, same)
+        if not ok:
+            raise ValueError(
+                "faces must describe an orientable surface for intrinsic_delaunay; got a "
+                "non-orientable one (a Moebius strip)"
+            )
+        rev = flip == 1
+        F[rev] = F[rev][:, ::-1]
+        ell[rev] = ell[rev][:, ::-1]
+        twin = _match_twins(F, n)[0]
     # halfedge 3f+c runs corner c -> c+1, opposite corner c+2
     Lh = np.ascontiguousarray(ell[:, [2, 0, 1]]).ravel()
-    twin = _twins(F, E)
     n_flips, done, skipped = _flip_to_delaunay(F, Lh, twin, max_flips, tol)
     if not done:
         msg = (
@@ -284,21 +337,6 @@ def intrinsic_delaunay(
             "face flat; the result may not be Delaunay there", RuntimeWarning, stacklevel=2)
     return IntrinsicTriangulation(F, np.ascontiguousarray(lengths), n, int(n_flips),
                                   bool(done and not skipped))
-
-
-def _twins(F: np.ndarray, E: Any) -> np.ndarray:
-    """Twin of every halfedge in the corner c -> c+1 numbering (-1 on the boundary)."""
-    # edge_structure numbers halfedge 3f+c as the edge opposite corner c, which is
-    # halfedge 3f + (c+1)%3 here
-    nf = F.shape[0]
-    to_here = 3 * (np.arange(3 * nf) // 3) + (np.arange(3 * nf) % 3 + 1) % 3
-    twin = np.full(3 * nf, -1, dtype=np.int64)
-    two = np.flatnonzero(E.count == 2)
-    h1 = to_here[E.order[E.start[two]]]
-    h2 = to_here[E.order[E.start[two] + 1]]
-    twin[h1] = h2
-    twin[h2] = h1
-    return twin
 
 
 def intrinsic_delaunay_laplacian(
@@ -330,5 +368,6 @@ def intrinsic_delaunay_laplacian(
     L, M : scipy.sparse.csr_array, shape (n, n)
     """
     tri = intrinsic_delaunay(vertices, faces, max_flips=max_flips, on_budget=on_budget)
-    g = _intrinsic(tri.lengths, tri.faces, tri.n_vertices, "raise", unreferenced)
+    check_option(unreferenced, "unreferenced", ("raise", "isolate"))
+    g = _from_lengths(tri.faces, tri.lengths, tri.n_vertices, "raise", unreferenced)
     return _laplacian(g), _mass(g, mass)

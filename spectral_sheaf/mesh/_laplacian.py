@@ -123,7 +123,12 @@ def _intrinsic(lengths: Any, faces: Any, n_vertices: int | None, degenerate: str
     else:
         n = check_int(n_vertices, "n_vertices", minimum=1)
     F = _as_faces(F0, n, allow_repeated=True)
-    ell = as_lengths(lengths, F)
+    return _from_lengths(F, as_lengths(lengths, F), n, degenerate, unreferenced)
+
+
+def _from_lengths(F: np.ndarray, ell: np.ndarray, n: int, degenerate: str,
+                  unreferenced: str) -> _Geometry:
+    """Geometry of checked faces and lengths."""
     cot, dbl = length_cotangents(ell)
     return _screen(F, cot, dbl, n, degenerate, unreferenced, ell * ell)
 
