@@ -30,6 +30,13 @@ def test_demo_writes_report_and_png(tmp_path, capsys):
     assert len(sheaf_lines) == 2
     assert "separable: False" in sheaf_lines[0]  # constant sheaf
     assert "separable: True" in sheaf_lines[1]  # the O(2) sheaf of Prop. 13
+    # the mesh section: the sphere's spectrum and Spot's report and figure
+    assert (tmp_path / "rep" / "mesh.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    sphere = next(line for line in report.splitlines() if "max error l=1" in line)
+    l2_error = float(sphere.split("l=2")[1].split()[0].rstrip(","))
+    assert l2_error < 1e-2  # 2562 vertices: 8.5e-3, falling like h^2
+    assert "Euler characteristic 2" in report
+    assert "verified True" in report
 
 
 @pytest.mark.parametrize(("args", "msg"), [

@@ -56,7 +56,12 @@ def _polygons_to_triangles(starts: np.ndarray, sizes: np.ndarray, idx: np.ndarra
 
 
 def _read_obj(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    text = path.read_text(errors="replace").removeprefix("\ufeff")
+    return parse_obj(path.read_text(errors="replace"), path)
+
+
+def parse_obj(text: str, path: Any = "<text>") -> tuple[np.ndarray, np.ndarray]:
+    """Vertices and (fan-triangulated) faces of OBJ text; ``path`` names it in messages."""
+    text = text.removeprefix("\ufeff")
     kinds = np.array(re.findall(r"^[ \t]*(v|f)[ \t]", text, flags=re.M))
     # records up to an end-of-line comment
     v_text = " v ".join(re.findall(r"^[ \t]*v[ \t]+([^#\r\n]*)", text, flags=re.M))

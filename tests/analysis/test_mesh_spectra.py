@@ -38,6 +38,19 @@ def test_unit_sphere_converges_like_h_squared(mass):
     assert errors[1] < (1.2e-3 if mass == "full" else 6e-4)
 
 
+@pytest.mark.slow
+def test_unit_sphere_40k_and_160k_vertices():
+    # levels 6 and 7: 40962 and 163842 vertices (81920 and 327680 faces)
+    errors = []
+    for level in (6, 7):
+        res = laplace_beltrami_basis(*icosphere(level), 16, rng=0)
+        assert res.verified, res.missed_check
+        assert multiplicities(res.eigenvalues, [0, 2, 6, 12]) == [1, 3, 5, 7]
+        errors.append(np.abs(res.eigenvalues - SPHERE)[4:9].max())
+    assert 3.5 < errors[0] / errors[1] < 4.5, errors
+    assert errors[1] < 1.5e-4  # measured 1.34e-4
+
+
 def rectangle_neumann(width, height, count):
     m, n = np.meshgrid(np.arange(12), np.arange(12))
     lam = np.pi**2 * ((m / width) ** 2 + (n / height) ** 2)

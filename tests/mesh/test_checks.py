@@ -328,9 +328,9 @@ def test_drop_degenerate_faces_honours_a_small_area_rtol():
 
 def test_coordinate_magnitude():
     V, F = icosphere(1)
-    with pytest.raises(ValueError, match="coordinates of magnitude between.*Rescale"):
+    with pytest.raises(ValueError, match=r"coordinates of magnitude between.*Rescale"):
         cotangent_laplacian(1e70 * V, F)
-    with pytest.raises(ValueError, match="coordinates of magnitude between.*Rescale"):
+    with pytest.raises(ValueError, match=r"coordinates of magnitude between.*Rescale"):
         mass_matrix(1e-70 * V, F)
 
 
@@ -349,7 +349,7 @@ def test_off_polygons_and_errors(tmp_path):
     (tmp_path / "q.off").write_text("OFF\n# a quad with a colour\n4 1 0\n0 0 0\n1 0 0\n"
                                     "1 1 0\n0 1 0\n4 0 1 2 3 255 0 0\n")
     with pytest.warns(UserWarning, match="fan-triangulated 1 polygons"):
-        V, F = read_mesh(tmp_path / "q.off")
+        _, F = read_mesh(tmp_path / "q.off")
     np.testing.assert_array_equal(F, [[0, 1, 2], [0, 2, 3]])
     (tmp_path / "h.off").write_text("COFF\n3 1 0\n0 0 0 1 1 1 1\n")
     with pytest.raises(ValueError, match="only plain ASCII 'OFF'"):
