@@ -1,3 +1,4 @@
+import re
 import subprocess
 import sys
 
@@ -84,3 +85,36 @@ def test_bench_rejects_bad_arguments(args, msg, capsys, tmp_path):
     with pytest.raises(SystemExit):
         main(["bench", "eigen", "--out", str(tmp_path), *args])
     assert msg in capsys.readouterr().err
+
+
+def test_learn_command_runs_the_protocol(tmp_path, capsys):
+    import json
+
+    from tests.datasets.test_graphs import write_geom_gcn
+
+    write_geom_gcn(tmp_path, "texas")
+    out = tmp_path / "learn.json"
+    assert main(["learn", "--dataset", "texas", "--data-dir", str(tmp_path), "--d", "2",
+                 "--hidden", "3", "--layers", "1", "--epochs", "5", "--splits", "0-2",
+                 "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert text.count("split ") == 3
+    assert "texas diag:" in text
+    report = json.loads(out.read_text())
+    assert len(report["splits"]) == 3
+    assert report["params"]["d"] == 2
+
+
+@pytest.mark.parametrize(("args", "msg"), [
+    (["--splits", "a-b"], "--splits must look like"),
+    (["--splits", "0-12"], r"--splits must lie in 0..9; got \[10, 11, 12\]"),
+    (["--dataset", "imdb"], "name must be one of"),
+])
+def test_learn_rejects_bad_arguments(args, msg, tmp_path, capsys):
+    from tests.datasets.test_graphs import write_geom_gcn
+
+    write_geom_gcn(tmp_path, "texas")
+    base = ["learn", "--dataset", "texas", "--data-dir", str(tmp_path)]
+    with pytest.raises(SystemExit):
+        main(base + args)
+    assert re.search(msg, capsys.readouterr().err)

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
+from threadpoolctl import threadpool_limits
 
 from .._validation import (
     as_csr,
@@ -173,6 +174,17 @@ class SheafDiffusionClassifier(ClassifierMixin, BaseEstimator):
         patience = check_int(self.patience, "patience", minimum=1)
         rng = check_rng(self.random_state)
         graph = graph_structure(A)
+        # BLAS single-threaded while training: the Numba kernels use the cores, and two
+        # thread pools spinning against each other cost 2.5x per epoch on texas (2 cores)
+        with threadpool_limits(limits=1, user_api="blas"):
+            self._train(A, X, y, train_m, val_m, config, graph, rng, lr, wd, sd, epochs,
+                        patience)
+        return self
+
+    def _train(self, A: Any, X: np.ndarray, y: np.ndarray, train_m: np.ndarray,
+               val_m: np.ndarray, config: NSDConfig, graph: GraphStructure,
+               rng: np.random.Generator, lr: float, wd: float, sd: float, epochs: int,
+               patience: int) -> None:
         params = init_params(config, rng)
         decay = {k: (sd if k.startswith("P") else wd) for k in params}
         decay.update({k: 0.0 for k in params if k.startswith(("b_", "eps"))})
@@ -215,10 +227,9 @@ class SheafDiffusionClassifier(ClassifierMixin, BaseEstimator):
         self.config_ = config
         self.graph_ = graph
         self.features_ = X
-        self.classes_ = np.arange(n_classes)
+        self.classes_ = np.arange(config.n_classes)
         self.history_ = history
         self.best_epoch_ = best_epoch
-        return self
 
     def _logits(self) -> np.ndarray:
         if not hasattr(self, "params_"):
