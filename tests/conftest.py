@@ -7,10 +7,24 @@ Profiles: ``ci`` (more examples; chosen when the CI environment variable is set)
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
-import pytest
-from hypothesis import HealthCheck, settings
+# Each pytest-xdist worker gets its own Numba cache folder. Numba's on-disk cache has
+# no lock: two workers compiling the same kernel at once can write each other's
+# numbered cache files, and a later run then loads a kernel compiled for other
+# argument types ("can't unbox array from PyObject"). Seen here with -n 2 on a cold
+# cache. The variable must be set before Numba is first imported.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+if _WORKER and "NUMBA_CACHE_DIR" not in os.environ:
+    if "numba" in sys.modules:
+        raise RuntimeError("numba was imported before tests/conftest.py set NUMBA_CACHE_DIR")
+    os.environ["NUMBA_CACHE_DIR"] = str(
+        Path(__file__).resolve().parents[1] / ".numba_cache" / _WORKER
+    )
+
+import pytest  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
 
 settings.register_profile(
     "ci", max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]

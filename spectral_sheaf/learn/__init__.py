@@ -1,7 +1,7 @@
 """The restriction-map learner: Neural Sheaf Diffusion with hand-written gradients.
 
 Supervised
-    SheafDiffusionClassifier, evaluate_splits, TenSplitResult, SplitResult
+    SheafDiffusionClassifier, evaluate_splits, TenSplitResult, SplitResult, Adam
 Model internals
     NSDConfig, forward_backward, init_params, graph_structure, learned_sheaves
 
@@ -11,6 +11,7 @@ per-node work of the normalised sheaf Laplacian in Numba kernels.
 
 from ._model import NSDConfig, forward_backward, graph_structure, init_params
 from ._train import (
+    Adam,
     SheafDiffusionClassifier,
     SplitResult,
     TenSplitResult,
@@ -19,6 +20,7 @@ from ._train import (
 )
 
 __all__ = [
+    "Adam",
     "NSDConfig",
     "SheafDiffusionClassifier",
     "SplitResult",

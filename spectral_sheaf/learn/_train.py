@@ -37,7 +37,42 @@ from ._model import (
     maps_from_params,
 )
 
-__all__ = ["SheafDiffusionClassifier", "SplitResult", "TenSplitResult", "evaluate_splits"]
+__all__ = ["Adam", "SheafDiffusionClassifier", "SplitResult", "TenSplitResult", "evaluate_splits"]
+
+
+class Adam:
+    """Adam (Kingma and Ba) with L2 decay added to the gradient, as ``torch.optim.Adam``.
+
+    ``weight_decay`` applies to the encoder, diffusion and read-out weights,
+    ``sheaf_decay`` to the sheaf learners' (``P*``), none to biases and ``eps*``.
+    :meth:`step` updates the parameters in place.
+    """
+
+    def __init__(self, params: dict[str, np.ndarray], *, lr: float, weight_decay: float,
+                 sheaf_decay: float, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8) -> None:
+        self.lr, self.betas, self.eps = lr, betas, eps
+        self.decay = {k: (sheaf_decay if k.startswith("P") else weight_decay)
+                      for k in params}
+        self.decay.update({k: 0.0 for k in params if k.startswith(("b_", "eps"))})
+        self.m1 = {k: np.zeros_like(v) for k, v in params.items()}
+        self.m2 = {k: np.zeros_like(v) for k, v in params.items()}
+        self.t = 0
+
+    def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
+        """One update of every parameter from its gradient."""
+        self.t += 1
+        b1, b2 = self.betas
+        c1, c2 = 1.0 - b1**self.t, 1.0 - b2**self.t
+        for k, p in params.items():
+            gk = grads[k] + self.decay[k] * p if self.decay[k] else grads[k]
+            m1, m2 = self.m1[k], self.m2[k]
+            m1 *= b1
+            m1 += (1.0 - b1) * gk
+            m2 *= b2
+            m2 += (1.0 - b2) * gk * gk
+            # torch's form: p -= lr / c1 * m1 / (sqrt(m2 / c2) + eps)
+            p -= (self.lr / c1) * m1 / (np.sqrt(m2 / c2) + self.eps)
 
 
 def _check_masks(n: int, labels: np.ndarray, train: Any, val: Any) -> tuple[np.ndarray, ...]:
@@ -186,11 +221,7 @@ class SheafDiffusionClassifier(ClassifierMixin, BaseEstimator):
                rng: np.random.Generator, lr: float, wd: float, sd: float, epochs: int,
                patience: int) -> None:
         params = init_params(config, rng)
-        decay = {k: (sd if k.startswith("P") else wd) for k in params}
-        decay.update({k: 0.0 for k in params if k.startswith(("b_", "eps"))})
-        m1 = {k: np.zeros_like(v) for k, v in params.items()}
-        m2 = {k: np.zeros_like(v) for k, v in params.items()}
-        b1, b2 = 0.9, 0.999
+        adam = Adam(params, lr=lr, weight_decay=wd, sheaf_decay=sd)
         best = (-1.0, np.inf)
         best_params = {k: v.copy() for k, v in params.items()}
         history = []
@@ -199,12 +230,7 @@ class SheafDiffusionClassifier(ClassifierMixin, BaseEstimator):
             loss, _, g = forward_backward(params, X, y, train_m, graph, config, rng=rng)
             if g is None:  # pragma: no cover - grad=True always returns gradients
                 raise RuntimeError("no gradients")
-            for k, p in params.items():
-                gk = g[k] + decay[k] * p
-                m1[k] = b1 * m1[k] + (1 - b1) * gk
-                m2[k] = b2 * m2[k] + (1 - b2) * gk * gk
-                step = lr * np.sqrt(1 - b2**epoch) / (1 - b1**epoch)
-                p -= step * m1[k] / (np.sqrt(m2[k]) + 1e-8 * np.sqrt(1 - b2**epoch))
+            adam.step(params, g)
             if not np.isfinite(loss):
                 raise FloatingPointError(f"training diverged at epoch {epoch} (loss "
                                          f"{loss}); lower lr")
