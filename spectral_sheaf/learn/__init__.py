@@ -2,6 +2,8 @@
 
 Supervised
     SheafDiffusionClassifier, evaluate_splits, TenSplitResult, SplitResult, Adam
+Unsupervised
+    fit_smooth_sheaf, SmoothSheafResult (maps under which given signals are smooth)
 Model internals
     NSDConfig, forward_backward, init_params, graph_structure, learned_sheaves
 
@@ -10,6 +12,7 @@ per-node work of the normalised sheaf Laplacian in Numba kernels.
 """
 
 from ._model import NSDConfig, forward_backward, graph_structure, init_params
+from ._smooth import SmoothSheafResult, fit_smooth_sheaf
 from ._train import (
     Adam,
     SheafDiffusionClassifier,
@@ -23,9 +26,11 @@ __all__ = [
     "Adam",
     "NSDConfig",
     "SheafDiffusionClassifier",
+    "SmoothSheafResult",
     "SplitResult",
     "TenSplitResult",
     "evaluate_splits",
+    "fit_smooth_sheaf",
     "forward_backward",
     "graph_structure",
     "init_params",

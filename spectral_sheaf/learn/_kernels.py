@@ -23,15 +23,13 @@ from numba import njit, prange
 @njit(cache=True, inline="always")
 def _sub_pair(out, Fa, Fb, V, d, h):  # pragma: no cover - compiled
     """Subtract ``Fa^T (Fb V)`` from ``out`` (d x d maps, a d x h block), in place."""
-    for i in range(d):
-        for c in range(h):
-            acc = 0.0
-            for k in range(d):
-                t = 0.0
-                for j in range(d):
-                    t += Fb[k, j] * V[j, c]
-                acc += Fa[k, i] * t
-            out[i, c] -= acc
+    for c in range(h):
+        for k in range(d):
+            t = 0.0
+            for j in range(d):
+                t += Fb[k, j] * V[j, c]
+            for i in range(d):
+                out[i, c] -= Fa[k, i] * t
 
 
 @njit(cache=True, inline="always")
@@ -106,6 +104,7 @@ def laplacian_forward(maps, X, indptr, nbr, eid, side):  # pragma: no cover - co
     Q = np.empty((n, d, d))
     S = np.empty((n, d, d))
     Z = np.empty((n, d, h))
+    Aall = np.empty((n, d, d))  # scratch for the eigen-solver, which works in place
     for u in prange(n):
         for p in range(indptr[u], indptr[u + 1]):
             F = maps[eid[p], side[p]]
@@ -115,7 +114,11 @@ def laplacian_forward(maps, X, indptr, nbr, eid, side):  # pragma: no cover - co
                     for k in range(d):
                         acc += F[k, a] * F[k, b]
                     D[u, a, b] += acc
-        Au = D[u] + np.eye(d)
+        Au = Aall[u]
+        for a in range(d):
+            for b in range(d):
+                Au[a, b] = D[u, a, b]
+            Au[a, a] += 1.0
         _jacobi_eigh(Au, lam[u], Q[u])
         for a in range(d):
             for b in range(d):
@@ -149,28 +152,67 @@ def laplacian_backward(G, maps, X, edges, indptr, nbr, eid, side, D, lam, Q, S, 
         _matmul_into(dW[u], S[u], G[u], d, h)  # S symmetric
     dX = np.empty((n, d, h))
     dDtot = np.empty((n, d, d))
+    # per-node scratch, allocated once: no allocation (nor BLAS call) inside the loop
+    dZall = np.empty((n, d, h))
+    dSall = np.empty((n, d, d))
+    Mall = np.empty((n, d, d))
     for u in prange(n):
-        dZ = np.empty((d, h))
+        dZ = dZall[u]
         _matmul_into(dZ, D[u], dW[u], d, h)
         for p in range(indptr[u], indptr[u + 1]):
             e = eid[p]
             s = side[p]
             _sub_pair(dZ, maps[e, s], maps[e, 1 - s], dW[nbr[p]], d, h)
         _matmul_into(dX[u], S[u], dZ, d, h)
-        # S enters twice: Y = S W and Z = S X
-        dS = G[u] @ W[u].T + dZ @ X[u].T
-        dS = 0.5 * (dS + dS.T)
-        # d(f(A)) for f(x) = x^-1/2 on A = D + I = Q diag(lam) Q^T: Daleckii-Krein
+        # S enters twice: Y = S W and Z = S X; dS = sym(G W^T + dZ X^T)
+        dS = dSall[u]
+        for a in range(d):
+            for b in range(d):
+                acc = 0.0
+                for c in range(h):
+                    acc += G[u, a, c] * W[u, b, c] + dZ[a, c] * X[u, b, c]
+                dS[a, b] = acc
+        for a in range(d):
+            for b in range(a + 1, d):
+                t = 0.5 * (dS[a, b] + dS[b, a])
+                dS[a, b] = t
+                dS[b, a] = t
+        # d(f(A)) for f(x) = x^-1/2 on A = D + I = Q diag(lam) Q^T: Daleckii-Krein,
+        # M = Q^T dS Q scaled entrywise, then Q M Q^T
         V = Q[u]
-        M = V.T @ dS @ V
+        M = Mall[u]
+        T = dDtot[u]  # scratch until its final value is written below
+        for a in range(d):
+            for j in range(d):
+                acc = 0.0
+                for k in range(d):
+                    acc += dS[a, k] * V[k, j]
+                T[a, j] = acc
         w = lam[u]
         for i in range(d):
             for j in range(d):
+                acc = 0.0
+                for k in range(d):
+                    acc += V[k, i] * T[k, j]
                 if abs(w[i] - w[j]) > 1e-12 * (w[i] + w[j]):
-                    M[i, j] *= (w[i] ** -0.5 - w[j] ** -0.5) / (w[i] - w[j])
+                    acc *= (w[i] ** -0.5 - w[j] ** -0.5) / (w[i] - w[j])
                 else:
-                    M[i, j] *= -0.5 * (0.5 * (w[i] + w[j])) ** -1.5
-        dDtot[u] = dW[u] @ Z[u].T + V @ M @ V.T
+                    acc *= -0.5 * (0.5 * (w[i] + w[j])) ** -1.5
+                M[i, j] = acc
+        for a in range(d):
+            for j in range(d):
+                acc = 0.0
+                for k in range(d):
+                    acc += V[a, k] * M[k, j]
+                dS[a, j] = acc  # dS now holds Q M
+        for a in range(d):
+            for b in range(d):
+                acc = 0.0
+                for k in range(d):
+                    acc += dS[a, k] * V[b, k]
+                for c in range(h):
+                    acc += dW[u, a, c] * Z[u, b, c]
+                T[a, b] = acc
     dmaps = np.empty((m, 2, d, d))
     for e in prange(m):
         u = edges[e, 0]

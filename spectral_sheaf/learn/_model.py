@@ -60,8 +60,10 @@ class GraphStructure:
     n: int
     edges: np.ndarray  # (m, 2), u < v
     incidence: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
-    gather_first: sp.csr_array  # (2m, n): rows pick u (edge sides 0) then v (sides 1)
-    gather_second: sp.csr_array  # (2m, n): the other endpoint
+    first: np.ndarray  # (2m,): u of every edge (sides 0), then v (sides 1)
+    second: np.ndarray  # (2m,): the other endpoint
+    scatter_first: sp.csr_array  # (n, 2m): sums edge-side rows into their first endpoint
+    scatter_second: sp.csr_array  # (n, 2m): ... into their second endpoint
 
 
 def graph_structure(adjacency: sp.csr_array) -> GraphStructure:
@@ -76,9 +78,23 @@ def graph_structure(adjacency: sp.csr_array) -> GraphStructure:
     second = np.concatenate([edges[:, 1], edges[:, 0]])
     ones = np.ones(2 * m)
     rows = np.arange(2 * m)
-    g1 = sp.csr_array((ones, (rows, first)), shape=(2 * m, n))
-    g2 = sp.csr_array((ones, (rows, second)), shape=(2 * m, n))
-    return GraphStructure(n, edges, node_incidence(edges, n), g1, g2)
+    s1 = sp.csr_array((ones, (first, rows)), shape=(n, 2 * m))
+    s2 = sp.csr_array((ones, (second, rows)), shape=(n, 2 * m))
+    return GraphStructure(n, edges, node_incidence(edges, n), first, second, s1, s2)
+
+
+def predict_map_params(xf: np.ndarray, P: np.ndarray, graph: GraphStructure
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``T = tanh([x_first || x_second] P)`` for every edge side, and ``xf P`` halves.
+
+    The linear map of the concatenated endpoint features splits into one per endpoint,
+    ``x_u P_top + x_v P_bottom``, so it is applied to the ``n`` nodes and gathered for
+    the ``2 m`` edge sides, never forming the ``(2 m, 2 d h)`` concatenation.
+    """
+    k = xf.shape[1]
+    N1 = xf @ P[:k]
+    N2 = xf @ P[k:]
+    return np.tanh(N1[graph.first] + N2[graph.second]), N1, N2
 
 
 def init_params(config: NSDConfig, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -183,8 +199,7 @@ def forward_backward(
         t_eps = np.tanh(params[f"eps{layer}"])
         mask_m = _dropout_mask(rng, config.dropout if layer > 0 else 0.0, x.shape)
         xf = (x * mask_m).reshape(n, d * h)
-        C = np.hstack([graph.gather_first @ xf, graph.gather_second @ xf])
-        T = np.tanh(C @ P)
+        T = predict_map_params(xf, P, graph)[0]
         maps = maps_from_params(T, config, m)
         mask_d = _dropout_mask(rng, config.dropout, x.shape)
         xd = x * mask_d
@@ -192,7 +207,7 @@ def forward_backward(
         X2 = np.ascontiguousarray(X1 @ W2)
         Y, *lap = laplacian_forward(maps, X2, *inc)
         x_new = (1.0 + t_eps)[None, :, None] * x - _elu(Y)
-        tape.append((x, mask_m, C, T, maps, mask_d, xd, X1, X2, Y, lap, t_eps))
+        tape.append((x, mask_m, xf, T, maps, mask_d, xd, X1, X2, Y, lap, t_eps))
         x = x_new
     xf = x.reshape(n, d * h)
     logits = xf @ params["W_out"] + params["b_out"]
@@ -211,7 +226,7 @@ def forward_backward(
     g["b_out"] = dlogits.sum(axis=0)
     dx = (dlogits @ params["W_out"].T).reshape(n, d, h)
     for layer in range(L - 1, -1, -1):
-        x, mask_m, C, T, maps, mask_d, xd, X1, X2, Y, lap, t_eps = tape[layer]
+        x, mask_m, xf, T, maps, mask_d, xd, X1, X2, Y, lap, t_eps = tape[layer]
         P, W1, W2 = params[f"P{layer}"], params[f"W1_{layer}"], params[f"W2_{layer}"]
         g[f"eps{layer}"] = (dx * x).sum(axis=(0, 2)) * (1.0 - t_eps**2)
         dY = np.ascontiguousarray(-dx * _elu_grad(Y))
@@ -222,9 +237,10 @@ def forward_backward(
         g[f"W1_{layer}"] = np.einsum("nih,njh->ij", dX1, xd)
         dx_prev += np.einsum("ij,nih->njh", W1, dX1) * mask_d
         dZ = maps_vjp(dmaps, T, config, m) * (1.0 - T**2)
-        g[f"P{layer}"] = C.T @ dZ
-        dC = dZ @ P.T
-        dxf = graph.gather_first.T @ dC[:, : d * h] + graph.gather_second.T @ dC[:, d * h:]
+        dN1 = graph.scatter_first @ dZ
+        dN2 = graph.scatter_second @ dZ
+        g[f"P{layer}"] = np.vstack([xf.T @ dN1, xf.T @ dN2])
+        dxf = dN1 @ P[: d * h].T + dN2 @ P[d * h:].T
         dx_prev += dxf.reshape(n, d, h) * mask_m
         dx = dx_prev
     dH = dx.reshape(n, d * h) * mask_enc * _elu_grad(H)

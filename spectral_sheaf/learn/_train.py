@@ -35,6 +35,7 @@ from ._model import (
     graph_structure,
     init_params,
     maps_from_params,
+    predict_map_params,
 )
 
 __all__ = ["Adam", "SheafDiffusionClassifier", "SplitResult", "TenSplitResult", "evaluate_splits"]
@@ -303,8 +304,7 @@ def learned_sheaves(params: dict[str, np.ndarray], X: np.ndarray, graph: GraphSt
 
     for layer in range(config.layers):
         xf = x.reshape(n, d * h)
-        C = np.hstack([graph.gather_first @ xf, graph.gather_second @ xf])
-        T = np.tanh(C @ params[f"P{layer}"])
+        T = predict_map_params(xf, params[f"P{layer}"], graph)[0]
         maps = maps_from_params(T, config, len(graph.edges))
         out.append(Sheaf(n, graph.edges, maps))
         X2 = np.ascontiguousarray(np.einsum("ij,njh->nih", params[f"W1_{layer}"], x)
