@@ -53,3 +53,26 @@ def test_mesh_benchmark_runs_quick():
     # two icospheres (and two shared meshes when ../shared is there), three rows each
     assert out.count("cot + Voronoi mass: libigl") in (2, 4), out
     assert out.count("intrinsic Delaunay (") == out.count("cot + Voronoi mass: libigl"), out
+
+
+@pytest.mark.slow
+def test_learner_benchmarks_run_quick(shared_data):
+    pytest.importorskip("torch", reason="PyTorch is the peer of learner_speed.py")
+    out = subprocess.run(
+        [sys.executable, str(BENCH / "learner_speed.py"), "--quick", "--data-dir",
+         str(shared_data / "graphs")],
+        capture_output=True, text=True, check=True, timeout=600,
+    ).stdout
+    # texas, d = 3, three sheaf classes: each row checks gradients against torch first
+    rows = [line for line in out.splitlines() if line.startswith("texas ")]
+    assert len(rows) == 3, out
+    assert all(float(row.split()[3]) < 1e-10 for row in rows), out
+    assert "ten-split protocol on texas" in out, out
+    out = subprocess.run(
+        [sys.executable, str(BENCH / "learner_accuracy.py"), "--datasets", "texas",
+         "--sheaves", "diag", "--splits", "0", "--epochs", "3", "--no-grid", "--data-dir",
+         str(shared_data / "graphs")],
+        capture_output=True, text=True, check=True, timeout=600,
+    ).stdout
+    assert out.count("Diag-NSD") == 1, out
+    assert "texas    : best of ours" in out, out

@@ -26,8 +26,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..sheaf._kernels import node_incidence
-from ..sheaf._orthogonal import cayley, cayley_vjp
-from ._kernels import laplacian_backward, laplacian_forward
+from ._kernels import cayley_backward, cayley_forward, laplacian_backward, laplacian_forward
 
 SHEAF_CLASSES = ("diag", "orthogonal", "general", "identity")
 
@@ -151,7 +150,7 @@ def maps_from_params(T: np.ndarray, config: NSDConfig, m: int) -> np.ndarray:
     elif config.sheaf == "identity":
         F = np.broadcast_to(np.eye(d), (2 * m, d, d))
     else:
-        F = cayley(T)
+        F = cayley_forward(np.ascontiguousarray(T), d)[0]
     return np.ascontiguousarray(np.stack([F[:m], F[m:]], axis=1))
 
 
@@ -166,7 +165,8 @@ def maps_vjp(dmaps: np.ndarray, T: np.ndarray, config: NSDConfig, m: int) -> np.
         return dF.reshape(2 * m, d * d)
     if config.sheaf == "identity":
         return np.zeros((2 * m, 0))
-    return cayley_vjp(T, dF)
+    Q, Minv = cayley_forward(np.ascontiguousarray(T), d)
+    return cayley_backward(np.ascontiguousarray(dF), Q, Minv, d)
 
 
 def forward_backward(
@@ -182,14 +182,23 @@ def forward_backward(
 ) -> tuple[float, np.ndarray, dict[str, np.ndarray] | None]:
     """Loss, logits and (if ``grad``) the gradient of every parameter.
 
-    ``rng`` switches dropout on (training); ``None`` is evaluation mode.
+    ``X`` is a dense array or a scipy sparse array (bag-of-words features are 0.5-5 %
+    non-zero: the encoder's two products then cost a twentieth). ``rng`` switches
+    dropout on (training); ``None`` is evaluation mode.
     """
     n, d, h, L = graph.n, config.d, config.hidden, config.layers
     m = len(graph.edges)
     edges, inc = graph.edges, graph.incidence
     # encoder
-    mask_in = _dropout_mask(rng, config.input_dropout, X.shape)
-    X0 = X * mask_in
+    X0: Any
+    if sp.issparse(X):  # dropout on the stored entries: the zeros stay zero either way
+        X0 = X
+        if rng is not None and config.input_dropout > 0:
+            Xs = sp.csr_array(X, copy=True)
+            Xs.data *= _dropout_mask(rng, config.input_dropout, (Xs.nnz,))
+            X0 = Xs
+    else:
+        X0 = X * _dropout_mask(rng, config.input_dropout, X.shape)
     H = X0 @ params["W_in"] + params["b_in"]
     mask_enc = _dropout_mask(rng, config.dropout, H.shape)
     x = (_elu(H) * mask_enc).reshape(n, d, h)
@@ -244,6 +253,6 @@ def forward_backward(
         dx_prev += dxf.reshape(n, d, h) * mask_m
         dx = dx_prev
     dH = dx.reshape(n, d * h) * mask_enc * _elu_grad(H)
-    g["W_in"] = X0.T @ dH
+    g["W_in"] = np.asarray(X0.T @ dH)
     g["b_in"] = dH.sum(axis=0)
     return loss, logits, g

@@ -172,3 +172,42 @@ def test_against_pytorch_autograd(sheaf):
     for key in p:
         np.testing.assert_allclose(g[key], ref_grad[key], rtol=1e-8,
                                    atol=1e-10 * np.abs(ref_grad[key]).max(), err_msg=key)
+
+
+@pytest.mark.parametrize("d", [2, 3, 5])
+def test_cayley_kernels_match_the_sheaf_parametrisation(d):
+    from spectral_sheaf.learn._kernels import cayley_backward, cayley_forward
+    from spectral_sheaf.sheaf import cayley, cayley_vjp
+
+    rng = np.random.default_rng(d)
+    T = 2.0 * rng.standard_normal((40, d * (d - 1) // 2))
+    Q, Minv = cayley_forward(T, d)
+    np.testing.assert_allclose(Q, cayley(T), atol=1e-14)
+    np.testing.assert_allclose(Q @ np.swapaxes(Q, 1, 2), np.broadcast_to(np.eye(d), Q.shape),
+                               atol=1e-14)
+    G = rng.standard_normal((40, d, d))
+    np.testing.assert_allclose(cayley_backward(G, Q, Minv, d), cayley_vjp(T, G), atol=1e-13)
+
+
+@pytest.mark.parametrize("sheaf", ["diag", "orthogonal", "general"])
+def test_sparse_features_give_the_dense_answer(sheaf):
+    import scipy.sparse as sp
+
+    A, X, y, train = small_problem(8, n=9, f=6)
+    X = X * (X > 0.6)  # mostly zeros, as bag-of-words features are
+    config = NSDConfig(X.shape[1], 3, d=2, hidden=2, layers=2, sheaf=sheaf, dropout=0.3)
+    p = perturbed_params(config, 3)
+    graph = graph_structure(A)
+    dense = forward_backward(p, X, y, train, graph, config, rng=np.random.default_rng(4))
+    sparse = forward_backward(p, sp.csr_array(X), y, train, graph, config,
+                              rng=np.random.default_rng(4))
+    assert sparse[0] == pytest.approx(dense[0], rel=1e-13)
+    for key in p:
+        np.testing.assert_allclose(sparse[2][key], dense[2][key], rtol=1e-12, atol=1e-14,
+                                   err_msg=key)
+    # with input dropout the loss is still finite and the gradient has the right shape
+    cfg = NSDConfig(X.shape[1], 3, d=2, hidden=2, layers=2, sheaf=sheaf, input_dropout=0.5)
+    loss, _, g = forward_backward(p, sp.csr_array(X), y, train, graph, cfg,
+                                  rng=np.random.default_rng(5))
+    assert np.isfinite(loss)
+    assert g["W_in"].shape == p["W_in"].shape
