@@ -26,7 +26,15 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..sheaf._kernels import node_incidence
-from ._kernels import cayley_backward, cayley_forward, laplacian_backward, laplacian_forward
+from ._kernels import (
+    cayley_backward,
+    cayley_forward,
+    gather_tanh,
+    laplacian_backward,
+    laplacian_backward_diag,
+    laplacian_forward,
+    laplacian_forward_diag,
+)
 
 SHEAF_CLASSES = ("diag", "orthogonal", "general", "identity")
 
@@ -93,7 +101,7 @@ def predict_map_params(xf: np.ndarray, P: np.ndarray, graph: GraphStructure
     k = xf.shape[1]
     N1 = xf @ P[:k]
     N2 = xf @ P[k:]
-    return np.tanh(N1[graph.first] + N2[graph.second]), N1, N2
+    return gather_tanh(N1, N2, graph.first, graph.second), N1, N2
 
 
 def init_params(config: NSDConfig, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -209,12 +217,16 @@ def forward_backward(
         mask_m = _dropout_mask(rng, config.dropout if layer > 0 else 0.0, x.shape)
         xf = (x * mask_m).reshape(n, d * h)
         T = predict_map_params(xf, P, graph)[0]
-        maps = maps_from_params(T, config, m)
         mask_d = _dropout_mask(rng, config.dropout, x.shape)
         xd = x * mask_d
         X1 = np.einsum("ij,njh->nih", W1, xd)
         X2 = np.ascontiguousarray(X1 @ W2)
-        Y, *lap = laplacian_forward(maps, X2, *inc)
+        if config.sheaf == "diag":  # the maps' diagonals (m, 2, d), a kernel of their own
+            maps = np.ascontiguousarray(np.stack([T[:m], T[m:]], axis=1))
+            Y, *lap = laplacian_forward_diag(maps, X2, *inc)
+        else:
+            maps = maps_from_params(T, config, m)
+            Y, *lap = laplacian_forward(maps, X2, *inc)
         x_new = (1.0 + t_eps)[None, :, None] * x - _elu(Y)
         tape.append((x, mask_m, xf, T, maps, mask_d, xd, X1, X2, Y, lap, t_eps))
         x = x_new
@@ -240,12 +252,17 @@ def forward_backward(
         g[f"eps{layer}"] = (dx * x).sum(axis=(0, 2)) * (1.0 - t_eps**2)
         dY = np.ascontiguousarray(-dx * _elu_grad(Y))
         dx_prev = (1.0 + t_eps)[None, :, None] * dx
-        dX2, dmaps = laplacian_backward(dY, maps, X2, edges, *inc, *lap)
+        if config.sheaf == "diag":
+            dX2, dmaps = laplacian_backward_diag(dY, maps, X2, edges, *inc, *lap)
+            dT = np.concatenate([dmaps[:, 0], dmaps[:, 1]])
+        else:
+            dX2, dmaps = laplacian_backward(dY, maps, X2, edges, *inc, *lap)
+            dT = maps_vjp(dmaps, T, config, m)
         g[f"W2_{layer}"] = X1.reshape(-1, h).T @ dX2.reshape(-1, h)
         dX1 = dX2 @ W2.T
         g[f"W1_{layer}"] = np.einsum("nih,njh->ij", dX1, xd)
         dx_prev += np.einsum("ij,nih->njh", W1, dX1) * mask_d
-        dZ = maps_vjp(dmaps, T, config, m) * (1.0 - T**2)
+        dZ = dT * (1.0 - T**2)
         dN1 = graph.scatter_first @ dZ
         dN2 = graph.scatter_second @ dZ
         g[f"P{layer}"] = np.vstack([xf.T @ dN1, xf.T @ dN2])

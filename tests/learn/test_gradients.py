@@ -211,3 +211,24 @@ def test_sparse_features_give_the_dense_answer(sheaf):
                                   rng=np.random.default_rng(5))
     assert np.isfinite(loss)
     assert g["W_in"].shape == p["W_in"].shape
+
+
+def test_diagonal_kernels_match_the_general_ones_on_diagonal_maps():
+    from spectral_sheaf.learn._kernels import laplacian_backward_diag, laplacian_forward_diag
+
+    rng = np.random.default_rng(12)
+    A, *_ = small_problem(12, n=12)
+    graph = graph_structure(A)
+    m, d, h = len(graph.edges), 3, 4
+    f = rng.standard_normal((m, 2, d))
+    maps = np.zeros((m, 2, d, d))
+    maps[:, :, np.arange(d), np.arange(d)] = f
+    X = rng.standard_normal((A.shape[0], d, h))
+    G = rng.standard_normal(X.shape)
+    out = laplacian_forward(maps, X, *graph.incidence)
+    out_d = laplacian_forward_diag(f, X, *graph.incidence)
+    np.testing.assert_allclose(out_d[0], out[0], atol=1e-13)
+    dX, dmaps = laplacian_backward(G, maps, X, graph.edges, *graph.incidence, *out[1:])
+    dX_d, df = laplacian_backward_diag(G, f, X, graph.edges, *graph.incidence, *out_d[1:])
+    np.testing.assert_allclose(dX_d, dX, atol=1e-13)
+    np.testing.assert_allclose(df, dmaps[:, :, np.arange(d), np.arange(d)], atol=1e-12)
