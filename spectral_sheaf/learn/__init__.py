@@ -5,7 +5,8 @@ Supervised
 Unsupervised
     fit_smooth_sheaf, SmoothSheafResult (maps under which given signals are smooth)
 Model internals
-    NSDConfig, forward_backward, init_params, graph_structure, learned_sheaves
+    NSDConfig, forward_backward, init_params, graph_structure, learned_sheaves,
+    layer_energies
 
 No autodiff framework is used: the reverse pass is written out, with the per-edge and
 per-node work of the normalised sheaf Laplacian in Numba kernels.
@@ -19,6 +20,7 @@ from ._train import (
     SplitResult,
     TenSplitResult,
     evaluate_splits,
+    layer_energies,
     learned_sheaves,
 )
 
@@ -34,5 +36,6 @@ __all__ = [
     "forward_backward",
     "graph_structure",
     "init_params",
+    "layer_energies",
     "learned_sheaves",
 ]

@@ -39,7 +39,14 @@ from ._model import (
     predict_map_params,
 )
 
-__all__ = ["Adam", "SheafDiffusionClassifier", "SplitResult", "TenSplitResult", "evaluate_splits"]
+__all__ = [
+    "Adam",
+    "SheafDiffusionClassifier",
+    "SplitResult",
+    "TenSplitResult",
+    "evaluate_splits",
+    "layer_energies",
+]
 
 
 class Adam:
@@ -295,27 +302,63 @@ class SheafDiffusionClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"layer must be < {self.config_.layers}; got {layer}")
         return learned_sheaves(self.params_, self.features_, self.graph_, self.config_)[layer]
 
+    def dirichlet_energies(self) -> np.ndarray:
+        """Energy of each layer's input and output under its learned sheaf.
 
-def learned_sheaves(params: dict[str, np.ndarray], X: np.ndarray, graph: GraphStructure,
-                    config: NSDConfig) -> list[Sheaf]:
-    """Return the sheaf of every layer, in evaluation mode."""
+        See :func:`layer_energies`: an array ``(layers, 2)``; the oversmoothing
+        analysis of Bodnar et al. (2022) follows this energy through the layers.
+        """
+        _ = self._logits()
+        return layer_energies(self.params_, self.features_, self.graph_, self.config_)
+
+
+def _layer_states(params: dict[str, np.ndarray], X: Any, graph: GraphStructure,
+                  config: NSDConfig) -> list[tuple[Sheaf, np.ndarray, np.ndarray]]:
+    """Per layer, in evaluation mode: its sheaf, its input and its output (n, d, h)."""
+    from ._kernels import laplacian_forward
+
     n, d, h = graph.n, config.d, config.hidden
     H = X @ params["W_in"] + params["b_in"]
     x = np.where(H > 0, H, np.expm1(np.minimum(H, 0))).reshape(n, d, h)
     out = []
-    from ._kernels import laplacian_forward
-
     for layer in range(config.layers):
         xf = x.reshape(n, d * h)
         T = predict_map_params(xf, params[f"P{layer}"], graph)[0]
         maps = maps_from_params(T, config, len(graph.edges))
-        out.append(Sheaf(n, graph.edges, maps))
         X2 = np.ascontiguousarray(np.einsum("ij,njh->nih", params[f"W1_{layer}"], x)
                                   @ params[f"W2_{layer}"])
         Y = laplacian_forward(maps, X2, *graph.incidence)[0]
         t = np.tanh(params[f"eps{layer}"])
-        x = (1 + t)[None, :, None] * x - np.where(Y > 0, Y, np.expm1(np.minimum(Y, 0)))
+        x_new = (1 + t)[None, :, None] * x - np.where(Y > 0, Y, np.expm1(np.minimum(Y, 0)))
+        out.append((Sheaf(n, graph.edges, maps), x, x_new))
+        x = x_new
     return out
+
+
+def layer_energies(params: dict[str, np.ndarray], X: Any, graph: GraphStructure,
+                   config: NSDConfig) -> np.ndarray:
+    """Sheaf Dirichlet energy of each layer's input and output under the layer's sheaf.
+
+    Returns an array ``(layers, 2)``: ``E[l, 0]`` is ``tr(x_l^T Delta_l x_l)`` for the
+    features ``x_l`` entering layer ``l`` (``n d x h``, stalk-major) and the augmented
+    normalised Laplacian ``Delta_l`` of the sheaf that layer learned; ``E[l, 1]`` the
+    same for the layer's output. Evaluation mode (no dropout).
+    """
+    from ..sheaf import sheaf_dirichlet_energy
+
+    n, d, h = graph.n, config.d, config.hidden
+    rows = []
+    for sheaf, x_in, x_out in _layer_states(params, X, graph, config):
+        rows.append([sheaf_dirichlet_energy(sheaf, x.reshape(n * d, h),
+                                            normalization="augmented")
+                     for x in (x_in, x_out)])
+    return np.asarray(rows)
+
+
+def learned_sheaves(params: dict[str, np.ndarray], X: Any, graph: GraphStructure,
+                    config: NSDConfig) -> list[Sheaf]:
+    """Return the sheaf of every layer, in evaluation mode."""
+    return [state[0] for state in _layer_states(params, X, graph, config)]
 
 
 @dataclass(frozen=True)
