@@ -24,10 +24,12 @@ Before timing, each row checks that the two compute the same thing: loss and eve
 gradient of the same weights on that data set, without dropout (``grad diff`` is the
 largest ``max |ours - torch| / max |torch|`` over the parameters).
 
-Peak memory per epoch: each implementation trains in a child process; after a warm-up
-epoch the kernel's high-water mark is reset (``/proc/self/clear_refs``), and the peak
-resident memory of the following epochs above the resident memory between epochs is
-reported (Linux only; ``-`` elsewhere).
+Peak memory per epoch: each implementation trains in a child process whose glibc maps
+every array over 128 KiB and unmaps it when freed (a fixed ``MALLOC_MMAP_THRESHOLD_``),
+so that the resident set follows the live arrays; after a warm-up epoch the kernel's
+high-water mark is reset (``/proc/self/clear_refs``), and the peak resident memory of
+the following epochs above the resident memory between epochs is reported (Linux
+only; ``nan`` elsewhere).
 
 Finally the whole ten-split protocol on texas with the estimator's defaults is timed.
 Run: ``python benchmarks/learner_speed.py [--data-dir DIR] [--quick]``.
@@ -252,10 +254,15 @@ def memory_child(data_dir, impl, name, d, sheaf, epochs):
 def peak_memory(data_dir, impl, name, d, sheaf, epochs):
     if not Path("/proc/self/clear_refs").exists():
         return float("nan")
+    # a fixed mmap threshold: glibc then maps every array over 128 KiB on allocation and
+    # unmaps it when freed, so the resident set follows the live arrays (with its
+    # default dynamic threshold, freed arrays stay in the heap and the second epoch
+    # reuses them unseen)
+    env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "131072"}
     out = subprocess.run(
         [sys.executable, __file__, "--memory-child", impl, name, str(d), sheaf,
          str(epochs), "--data-dir", str(data_dir)],
-        capture_output=True, text=True, check=True, timeout=900,
+        capture_output=True, text=True, check=True, timeout=900, env=env,
     ).stdout
     return float(json.loads(out.strip().splitlines()[-1])["peak_mb"])
 
