@@ -154,7 +154,10 @@ def _mass(g: _Geometry, kind: str) -> sp.csr_array:
         corner = voronoi_corner_areas(g.cot, g.dbl, g.l2())
     m = corner_sums(g.F, corner, g.n)
     m[g.isolated] = 1.0
-    return sp.diags_array(m, format="csr")
+    # the diagonal CSR written directly (diags_array(..., format="csr") goes through DIA:
+    # a fifth of the intrinsic Delaunay Laplacian's time on a 1.3k-face mesh)
+    diag = np.arange(g.n + 1, dtype=np.int32)
+    return sp.csr_array((m, diag[:-1], diag), shape=(g.n, g.n))
 
 
 def cotangent_laplacian(
