@@ -146,9 +146,15 @@ def _dropout_mask(rng: np.random.Generator | None, p: float, shape: tuple[int, .
     return (rng.random(shape) >= p) / (1.0 - p)
 
 
-def maps_from_params(T: np.ndarray, config: NSDConfig, m: int) -> np.ndarray:
-    """Build maps ``(m, 2, d, d)`` from the learner's outputs ``T`` (sides 0, then 1)."""
+def maps_from_params(T: np.ndarray, config: NSDConfig, m: int
+                     ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Build maps ``(m, 2, d, d)`` from the learner's outputs ``T`` (sides 0, then 1).
+
+    Also returns what the reverse pass reuses: ``(I - A)^{-1}`` of every Cayley map for
+    orthogonal sheaves, else ``None``.
+    """
     d = config.d
+    Minv = None
     if config.sheaf == "diag":
         F = np.zeros((2 * m, d, d))
         idx = np.arange(d)
@@ -158,22 +164,25 @@ def maps_from_params(T: np.ndarray, config: NSDConfig, m: int) -> np.ndarray:
     elif config.sheaf == "identity":
         F = np.broadcast_to(np.eye(d), (2 * m, d, d))
     else:
-        F = cayley_forward(np.ascontiguousarray(T), d)[0]
-    return np.ascontiguousarray(np.stack([F[:m], F[m:]], axis=1))
+        F, Minv = cayley_forward(np.ascontiguousarray(T), d)
+    return np.ascontiguousarray(np.stack([F[:m], F[m:]], axis=1)), Minv
 
 
-def maps_vjp(dmaps: np.ndarray, T: np.ndarray, config: NSDConfig, m: int) -> np.ndarray:
-    """Gradient with respect to ``T`` of ``sum(dmaps * maps_from_params(T))``."""
-    d = config.d
+def maps_vjp(dmaps: np.ndarray, maps: np.ndarray, Minv: np.ndarray | None,
+             config: NSDConfig) -> np.ndarray:
+    """Gradient with respect to ``T`` of ``sum(dmaps * maps)``, for the dense-map classes.
+
+    ``maps`` and ``Minv`` are :func:`maps_from_params`' outputs (diagonal maps have a
+    reverse pass of their own in :func:`forward_backward`).
+    """
+    d, m = config.d, maps.shape[0]
     dF = np.concatenate([dmaps[:, 0], dmaps[:, 1]])
-    if config.sheaf == "diag":
-        idx = np.arange(d)
-        return dF[:, idx, idx]
     if config.sheaf == "general":
         return dF.reshape(2 * m, d * d)
     if config.sheaf == "identity":
         return np.zeros((2 * m, 0))
-    Q, Minv = cayley_forward(np.ascontiguousarray(T), d)
+    # orthogonal: Cayley maps, with the (I - A)^{-1} kept by maps_from_params
+    Q = np.concatenate([maps[:, 0], maps[:, 1]])
     return cayley_backward(np.ascontiguousarray(dF), Q, Minv, d)
 
 
@@ -222,13 +231,13 @@ def forward_backward(
         X1 = np.einsum("ij,njh->nih", W1, xd)
         X2 = np.ascontiguousarray(X1 @ W2)
         if config.sheaf == "diag":  # the maps' diagonals (m, 2, d), a kernel of their own
-            maps = np.ascontiguousarray(np.stack([T[:m], T[m:]], axis=1))
+            maps, Minv = np.ascontiguousarray(np.stack([T[:m], T[m:]], axis=1)), None
             Y, *lap = laplacian_forward_diag(maps, X2, *inc)
         else:
-            maps = maps_from_params(T, config, m)
+            maps, Minv = maps_from_params(T, config, m)
             Y, *lap = laplacian_forward(maps, X2, *inc)
         x_new = (1.0 + t_eps)[None, :, None] * x - _elu(Y)
-        tape.append((x, mask_m, xf, T, maps, mask_d, xd, X1, X2, Y, lap, t_eps))
+        tape.append((x, mask_m, xf, T, maps, Minv, mask_d, xd, X1, X2, Y, lap, t_eps))
         x = x_new
     xf = x.reshape(n, d * h)
     logits = xf @ params["W_out"] + params["b_out"]
@@ -247,7 +256,7 @@ def forward_backward(
     g["b_out"] = dlogits.sum(axis=0)
     dx = (dlogits @ params["W_out"].T).reshape(n, d, h)
     for layer in range(L - 1, -1, -1):
-        x, mask_m, xf, T, maps, mask_d, xd, X1, X2, Y, lap, t_eps = tape[layer]
+        x, mask_m, xf, T, maps, Minv, mask_d, xd, X1, X2, Y, lap, t_eps = tape[layer]
         P, W1, W2 = params[f"P{layer}"], params[f"W1_{layer}"], params[f"W2_{layer}"]
         g[f"eps{layer}"] = (dx * x).sum(axis=(0, 2)) * (1.0 - t_eps**2)
         dY = np.ascontiguousarray(-dx * _elu_grad(Y))
@@ -257,7 +266,7 @@ def forward_backward(
             dT = np.concatenate([dmaps[:, 0], dmaps[:, 1]])
         else:
             dX2, dmaps = laplacian_backward(dY, maps, X2, edges, *inc, *lap)
-            dT = maps_vjp(dmaps, T, config, m)
+            dT = maps_vjp(dmaps, maps, Minv, config)
         g[f"W2_{layer}"] = X1.reshape(-1, h).T @ dX2.reshape(-1, h)
         dX1 = dX2 @ W2.T
         g[f"W1_{layer}"] = np.einsum("nih,njh->ij", dX1, xd)

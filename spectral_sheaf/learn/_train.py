@@ -324,7 +324,7 @@ def _layer_states(params: dict[str, np.ndarray], X: Any, graph: GraphStructure,
     for layer in range(config.layers):
         xf = x.reshape(n, d * h)
         T = predict_map_params(xf, params[f"P{layer}"], graph)[0]
-        maps = maps_from_params(T, config, len(graph.edges))
+        maps = maps_from_params(T, config, len(graph.edges))[0]
         X2 = np.ascontiguousarray(np.einsum("ij,njh->nih", params[f"W1_{layer}"], x)
                                   @ params[f"W2_{layer}"])
         Y = laplacian_forward(maps, X2, *graph.incidence)[0]
