@@ -26,10 +26,16 @@ from .._validation import (
     as_float_array,
     as_operator,
     as_signals,
+    check_int,
     check_option,
     check_positive_real,
 )
-from ..filters._chebyshev import ChebyshevApproximation, chebyshev_filter
+from ..filters._chebyshev import (
+    ChebyshevApproximation,
+    apply_expansion,
+    locality_order,
+    permute_symmetric,
+)
 from ..filters._exact import full_eigenbasis
 from ..spectral import EigenResult, gershgorin_bounds, spectral_bounds
 
@@ -57,7 +63,8 @@ class DiffusionResult:
         ``||X(t) - P X(0)||_M`` with ``P`` the M-orthogonal projection onto ``ker L``
         (given as ``kernel``).
     n_matvecs : int
-        Products with ``L`` (solves for the implicit methods).
+        Products with ``L``, per channel (for the implicit methods with
+        ``solver="factor"``, solves).
     n_steps : int
         Time steps (explicit and implicit methods) or polynomial degree in total
         (Chebyshev).
@@ -121,6 +128,8 @@ def heat_diffusion(
     basis: EigenResult | None = None,
     kernel: Any = None,
     trace: bool = False,
+    solver: Literal["factor", "cg"] = "factor",
+    maxiter: int = 1000,
 ) -> DiffusionResult:
     """Integrate ``M dX/dt = -L X`` from ``X(0) = X0`` and return ``X`` at ``times``.
 
@@ -144,12 +153,21 @@ def heat_diffusion(
         ``c / lambda_max``; a larger ``dt`` is an error). ``"rk45"``: adaptive
         Dormand-Prince through ``solve_ivp`` with ``rtol = atol = tol``.
         ``"implicit_euler"``, ``"crank_nicolson"``: unconditionally stable steps of
-        size ``dt`` (required) with one sparse factorisation of ``M + theta dt L``
-        reused. ``"auto"``: ``"chebyshev"`` (``"expm_multiply"`` when ``M`` is not
-        diagonal).
+        size ``dt`` (required) solving with ``M + theta dt L`` (``solver``).
+        ``"auto"``: ``"chebyshev"`` (``"expm_multiply"`` when ``M`` is not diagonal).
     tol : float
-        Accuracy of ``"chebyshev"`` (coefficient tail, relative to ``|X0|``) and
-        ``"rk45"``.
+        Accuracy of ``"chebyshev"`` (coefficient tail, relative to ``|X0|``),
+        ``"rk45"``, and of each ``solver="cg"`` solve (residual relative to the
+        right-hand side, per channel).
+    solver : {"factor", "cg"}
+        Linear solves of the implicit methods: one sparse LU factorisation of
+        ``M + theta dt L`` reused for every step, or conjugate gradients (all channels
+        in one block, Jacobi-preconditioned for a matrix, warm-started from the
+        current state), which needs no factorisation, so ``L`` may be a
+        LinearOperator (with ``M`` None or diagonal).
+    maxiter : int
+        Cap on the CG iterations of one solve; a solve that does not reach ``tol`` in
+        it is an error.
     dt : float, optional
         Step of the time-stepping methods.
     lambda_max : float, optional
@@ -188,6 +206,8 @@ def heat_diffusion(
             raise ValueError("M must be positive definite; got a diagonal entry <= 0")
     if dt is not None:
         dt = check_positive_real(dt, "dt")
+    check_option(solver, "solver", ("factor", "cg"))
+    check_int(maxiter, "maxiter", minimum=1)
     if method == "auto":
         method = "chebyshev" if (Mm is None or mdiag is not None) else "expm_multiply"
     if method in ("chebyshev", "euler", "rk4") and Mm is not None and mdiag is None:
@@ -237,10 +257,14 @@ def heat_diffusion(
         if dt is None:
             raise ValueError(f"method={method!r} needs dt (the step); e.g. dt = "
                              f"{max(float(t[-1]), 1.0) / 100:.3g}")
-        if isinstance(Lop, LinearOperator):
-            raise ValueError(f"method={method!r} factorises M + theta dt L; L must be a "
-                             "matrix, not a LinearOperator")
-        states = _implicit(Lop, X, t, Mm, dt, method, counter)
+        if isinstance(Lop, LinearOperator) and solver == "factor":
+            raise ValueError(f"method={method!r} with solver='factor' factorises M + theta "
+                             "dt L; L must be a matrix, not a LinearOperator (or use "
+                             "solver='cg')")
+        if solver == "cg" and Mm is not None and mdiag is None:
+            raise ValueError("solver='cg' needs M None or diagonal (lumped); use "
+                             "solver='factor' for a full M")
+        states = _implicit(Lop, X, t, Mm, mdiag, dt, method, solver, tol, maxiter, counter)
     if unscale is not None and method in ("chebyshev", "euler", "rk4", "eigen"):
         states = states * unscale[None]
     energy = None
@@ -273,24 +297,41 @@ def _eigen(A: Any, Y0: np.ndarray, t: np.ndarray, basis: EigenResult | None,
 
 def _chebyshev(A: Any, Y0: np.ndarray, t: np.ndarray, lmax: float, tol: float,
                counter: dict) -> np.ndarray:
-    out = []
-    Y, prev = Y0, 0.0
+    # errors of the steps add up (exp(-tL) is a contraction): split tol; and make
+    # p(0) = 1 exactly (a shift of c_0 by less than the tail bound), so that the
+    # harmonic part, and a graph signal's mass, are kept exactly
     n_steps = max(1, int(np.count_nonzero(np.diff(np.r_[0.0, t]) > 0)))
-    for ti in t:
-        step = ti - prev
+    coefs: list[np.ndarray | None] = []
+    for step in np.diff(np.r_[0.0, t]):
         if step > 0:
-            # errors of the steps add up (exp(-tL) is a contraction): split tol; and
-            # make p(0) = 1 exactly (a shift of c_0 by less than the tail bound), so
-            # that the harmonic part, and a graph signal's mass, are kept exactly
             c = heat_chebyshev_coefficients(step, lmax, tol / n_steps)
             c[0] += 1.0 - float(np.sum(c * (-1.0) ** np.arange(c.size)))
-            approx = ChebyshevApproximation(c, 0.0, lmax, "none", float("nan"))
-            Y = chebyshev_filter(A, Y, approx, check_interval=False)
-            counter["mv"] += (c.size - 1) * Y.shape[1]
-            counter["steps"] += c.size - 1
+            coefs.append(c)
+        else:
+            coefs.append(None)
+    # one renumbering for locality for all the steps (bitwise the same answer)
+    perm = None
+    if sp.issparse(A):
+        A = as_csr(A, "L")
+        products = sum(c.size - 1 for c in coefs if c is not None)
+        perm = locality_order(A, Y0.shape[1], products)
+        if perm is not None:
+            A, Y0 = permute_symmetric(A, perm), Y0[perm]
+    out = []
+    Y = Y0
+    for coef in coefs:
+        if coef is not None:
+            approx = ChebyshevApproximation(coef, 0.0, lmax, "none", float("nan"))
+            Y = apply_expansion(A, Y, approx)
+            counter["mv"] += (coef.size - 1) * Y.shape[1]
+            counter["steps"] += coef.size - 1
         out.append(Y)
-        prev = ti
-    return np.stack(out)
+    states = np.stack(out)
+    if perm is not None:
+        unpermuted = np.empty_like(states)
+        unpermuted[:, perm] = states
+        states = unpermuted
+    return states
 
 
 def _explicit(A: Any, Y0: np.ndarray, t: np.ndarray, lmax: float, dt: float | None,
@@ -416,14 +457,33 @@ def _rk45(L: Any, X: np.ndarray, t: np.ndarray, M: Any, tol: float,
     return sol.y.T.reshape(t.size, n, c)
 
 
-def _implicit(L: Any, X: np.ndarray, t: np.ndarray, M: Any, dt: float, method: str,
+def _implicit(L: Any, X: np.ndarray, t: np.ndarray, M: Any, mdiag: np.ndarray | None,
+              dt: float, method: str, solver: str, tol: float, maxiter: int,
               counter: dict) -> np.ndarray:
     n = X.shape[0]
-    Msp = sp.eye_array(n, format="csc") if M is None else sp.csc_array(M)
     theta = 1.0 if method == "implicit_euler" else 0.5
+    if solver == "cg":
+        m = np.ones(n) if mdiag is None else mdiag
+        ldiag = None if isinstance(L, LinearOperator) else np.asarray(L.diagonal(), float)
+
+        def cg_step(_: float, Y: np.ndarray, h: float) -> np.ndarray:
+            rhs = m[:, None] * Y
+            if theta < 1.0:
+                rhs = rhs - (1.0 - theta) * h * np.asarray(L @ Y)
+                counter["mv"] += Y.shape[1]
+
+            def apply(V: np.ndarray) -> np.ndarray:
+                counter["mv"] += V.shape[1]
+                return m[:, None] * V + (theta * h) * np.asarray(L @ V)
+
+            dinv = None if ldiag is None else 1.0 / (m + theta * h * ldiag)
+            return block_cg(apply, rhs, Y, dinv, tol, maxiter)
+
+        return march(X, t, dt, cg_step, counter)
+    Msp = sp.eye_array(n, format="csc") if M is None else sp.csc_array(M)
     cache: dict[float, Any] = {}
 
-    def solver(h: float) -> Any:
+    def factor(h: float) -> Any:
         if h not in cache:
             cache[h] = splu(sp.csc_array(Msp + (theta * h) * L)).solve
         return cache[h]
@@ -433,6 +493,47 @@ def _implicit(L: Any, X: np.ndarray, t: np.ndarray, M: Any, dt: float, method: s
         if theta < 1.0:
             rhs = rhs - (1.0 - theta) * h * np.asarray(L @ Y)
         counter["mv"] += Y.shape[1]
-        return solver(h)(rhs)
+        return factor(h)(rhs)
 
     return march(X, t, dt, step, counter)
+
+
+def block_cg(apply: Callable[[np.ndarray], np.ndarray], B: np.ndarray, X0: np.ndarray,
+             dinv: np.ndarray | None, tol: float, maxiter: int) -> np.ndarray:
+    """Solve ``A X = B`` for symmetric positive definite ``A``, one CG per column in lockstep.
+
+    ``apply(V)`` is ``A V`` for a block ``V`` (n, c); ``dinv`` a Jacobi preconditioner
+    (the inverse diagonal) or None; ``X0`` the starting guess. Column ``j`` stops when
+    ``||B_j - A X_j|| <= tol ||B_j||``; a column that does not within ``maxiter``
+    iterations raises RuntimeError with its residual.
+    """
+    X = X0.copy()
+    R = B - apply(X)
+    target = tol * np.linalg.norm(B, axis=0)
+    Z = R if dinv is None else dinv[:, None] * R
+    P = Z.copy()
+    rz = np.einsum("ij,ij->j", R, Z)
+    for _ in range(maxiter):
+        res = np.linalg.norm(R, axis=0)
+        active = res > target
+        if not active.any():
+            return X
+        AP = apply(P)
+        pap = np.einsum("ij,ij->j", P, AP)
+        alpha = np.where(active & (pap > 0), rz / np.where(pap > 0, pap, 1.0), 0.0)
+        X += alpha * P
+        R -= alpha * AP
+        Z = R if dinv is None else dinv[:, None] * R
+        rz_new = np.einsum("ij,ij->j", R, Z)
+        beta = np.where(rz > 0, rz_new / np.where(rz > 0, rz, 1.0), 0.0)
+        P = Z + beta * P
+        rz = rz_new
+    res = np.linalg.norm(R, axis=0)
+    if np.any(res > target):
+        worst = int(np.argmax(res / np.maximum(target, 1e-300)))
+        rel = res[worst] / max(float(np.linalg.norm(B[:, worst])), 1e-300)
+        raise RuntimeError(
+            f"CG did not reach tol={tol:.3g} in maxiter={maxiter} iterations: channel "
+            f"{worst} has relative residual {rel:.3g}; raise maxiter or tol, or use "
+            "solver='factor'")
+    return X

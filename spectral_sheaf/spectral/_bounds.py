@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numba as nb
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator, aslinearoperator
@@ -53,9 +54,33 @@ def gershgorin_bounds(A: Any) -> tuple[float, float]:
     """
     M = as_csr(A, "A", allow_complex=True)
     check_square(M, "A")
+    if M.shape[0] == 0:
+        raise ValueError("A must have at least one row; got shape (0, 0)")
+    if not np.iscomplexobj(M.data):
+        lo, hi = _gershgorin_csr(M.indptr, M.indices, M.data)
+        return float(lo), float(hi)
     d = M.diagonal()
     r = np.asarray(abs(M).sum(axis=1)).ravel() - np.abs(d)
     return float(np.min(d.real - r)), float(np.max(d.real + r))
+
+
+@nb.njit(parallel=True, cache=True)
+def _gershgorin_csr(indptr, indices, data):  # pragma: no cover
+    """Return the ends of the Gershgorin interval of a real CSR matrix, in one pass."""
+    n = indptr.size - 1
+    lo = np.empty(n)
+    hi = np.empty(n)
+    for i in nb.prange(n):
+        diag = 0.0
+        radius = 0.0
+        for p in range(indptr[i], indptr[i + 1]):
+            if indices[p] == i:
+                diag += data[p]
+            else:
+                radius += abs(data[p])
+        lo[i] = diag - radius
+        hi[i] = diag + radius
+    return lo.min(), hi.max()
 
 
 def spectral_bounds(A: Any, *, steps: int = 30, rng: Any = None) -> SpectralBounds:

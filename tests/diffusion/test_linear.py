@@ -6,14 +6,17 @@ import scipy.linalg
 import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.sparse.linalg import aslinearoperator
 
 from spectral_sheaf.diffusion import heat_chebyshev_coefficients, heat_diffusion
+from spectral_sheaf.filters._chebyshev import locality_order
 from spectral_sheaf.graphs import (
     adjacency_from_edges,
     cycle_graph,
     erdos_renyi_graph,
     graph_laplacian,
     grid_graph,
+    knn_graph,
 )
 from spectral_sheaf.sheaf import constant_sheaf, harmonic_space, random_sheaf, sheaf_laplacian
 from spectral_sheaf.spectral import laplacian_kernel
@@ -111,6 +114,57 @@ def test_implicit_steps_are_stable_far_beyond_the_explicit_limit():
         heat_diffusion(L, X, [1.0], method="euler", dt=big, lambda_max=8.0)
     with pytest.raises(ValueError, match=r"method='rk4'"):
         heat_diffusion(L, X, [1.0], method="rk4", dt=1.0)
+
+
+@pytest.mark.parametrize("method", ["implicit_euler", "crank_nicolson"])
+def test_cg_solves_match_the_factorisation(method):
+    rng = np.random.default_rng(4)
+    L = graph_laplacian(erdos_renyi_graph(80, 0.08, rng=2))
+    mass = rng.uniform(0.5, 2.0, 80)
+    X = rng.standard_normal((80, 3))
+    times = [0.0, 0.5, 2.0]
+    for M in (None, sp.diags_array(mass)):
+        ref = heat_diffusion(L, X, times, M=M, method=method, dt=0.1)
+        cg = heat_diffusion(L, X, times, M=M, method=method, dt=0.1, solver="cg", tol=1e-12)
+        np.testing.assert_allclose(cg.states, ref.states, rtol=0, atol=1e-10)
+        assert cg.n_matvecs > ref.n_matvecs  # CG counts products, not solves
+    # CG needs only products: a LinearOperator works, and agrees
+    op = heat_diffusion(aslinearoperator(L), X, times, method=method, dt=0.1, solver="cg",
+                        tol=1e-12)
+    plain = heat_diffusion(L, X, times, method=method, dt=0.1)
+    np.testing.assert_allclose(op.states, plain.states, rtol=0, atol=1e-10)
+
+
+def test_cg_that_cannot_converge_is_an_error():
+    L = graph_laplacian(grid_graph((20, 20)))
+    X = np.random.default_rng(5).standard_normal(400)
+    with pytest.raises(RuntimeError, match=r"CG did not reach tol=1e-12 in maxiter=2 "
+                       r"iterations: channel 0 has relative residual"):
+        heat_diffusion(L, X, [1.0], method="implicit_euler", dt=1.0, solver="cg", tol=1e-12,
+                       maxiter=2)
+    with pytest.raises(ValueError, match=r"solver must be one of \{'factor', 'cg'\}; "
+                       r"got 'lu'"):
+        heat_diffusion(L, X, [1.0], method="implicit_euler", dt=1.0, solver="lu")
+    with pytest.raises(ValueError, match=r"maxiter must be >= 1; got 0"):
+        heat_diffusion(L, X, [1.0], method="implicit_euler", dt=1.0, solver="cg", maxiter=0)
+    with pytest.raises(ValueError, match=r"with solver='factor' factorises M \+ theta dt L; "
+                       r"L must be a matrix, not a LinearOperator \(or use solver='cg'\)"):
+        heat_diffusion(aslinearoperator(L), X, [1.0], method="implicit_euler", dt=1.0)
+    full = sp.eye_array(400) + 0.1 * sp.diags_array(np.ones(399), offsets=1) \
+        + 0.1 * sp.diags_array(np.ones(399), offsets=-1)
+    with pytest.raises(ValueError, match=r"solver='cg' needs M None or diagonal"):
+        heat_diffusion(L, X, [1.0], M=full, method="implicit_euler", dt=1.0, solver="cg")
+
+
+def test_renumbered_chebyshev_diffusion_matches_expm_multiply():
+    # a kNN graph in input order with 64 channels: the Chebyshev path renumbers it
+    rng = np.random.default_rng(6)
+    L = graph_laplacian(knn_graph(rng.random((3000, 3)), 8), normalization="sym")
+    X = rng.standard_normal((3000, 64))
+    assert locality_order(L, 64, 20) is not None
+    r = heat_diffusion(L, X, [0.5, 1.0, 3.0], method="chebyshev", tol=1e-12)
+    ref = heat_diffusion(L, X, [0.5, 1.0, 3.0], method="expm_multiply")
+    np.testing.assert_allclose(r.states, ref.states, rtol=0, atol=1e-10)
 
 
 @settings(deadline=None, max_examples=20)

@@ -24,7 +24,14 @@ from spectral_sheaf.filters import (
     meyer,
     wave,
 )
-from spectral_sheaf.graphs import cycle_graph, erdos_renyi_graph, graph_laplacian, grid_graph
+from spectral_sheaf.filters._chebyshev import locality_order, permute_symmetric
+from spectral_sheaf.graphs import (
+    cycle_graph,
+    erdos_renyi_graph,
+    graph_laplacian,
+    grid_graph,
+    knn_graph,
+)
 from spectral_sheaf.sheaf import random_sheaf, sheaf_laplacian
 from spectral_sheaf.spectral import eigsh
 from spectral_sheaf.testing import adjacency_matrices
@@ -142,6 +149,31 @@ def test_bad_input_messages():
         chebyshev_filter(L, np.full(10, np.nan), heat(1.0), lambda_max=4.0)
     with pytest.raises(ValueError, match=r"lambda_max, order and tol come from"):
         chebyshev_filter(L, X, chebyshev_approximation(heat(1.0), 4.0, order=3), order=4)
+    with pytest.raises(ValueError, match=r"reorder must be True, False or 'auto'; got 'rcm'"):
+        chebyshev_filter(L, X, heat(1.0), lambda_max=4.0, reorder="rcm")
+
+
+def test_renumbering_for_locality_gives_bitwise_the_same_answer():
+    # a kNN graph in the order its points came in: rows gather from all over X
+    rng = np.random.default_rng(3)
+    L = graph_laplacian(knn_graph(rng.random((3000, 3)), 8), normalization="sym")
+    X = rng.standard_normal((3000, 64))
+    plain = chebyshev_filter(L, X, heat(5.0), order=30, lambda_max=2.0, reorder=False)
+    for reorder in (True, "auto", np.True_):
+        Y = chebyshev_filter(L, X, heat(5.0), order=30, lambda_max=2.0, reorder=reorder)
+        assert np.array_equal(Y, plain)
+    np.testing.assert_allclose(
+        plain, exact_filter(L, X, heat(5.0)), rtol=0, atol=1e-10 * np.abs(plain).max())
+    # the rule: renumber when the gather window exceeds the cache and the work repays it
+    perm = locality_order(L, 64, 30)
+    assert perm is not None
+    assert np.array_equal(np.sort(perm), np.arange(3000))
+    assert locality_order(L, 64, 2) is None  # too little work
+    assert locality_order(L, 4, 30) is None  # the gathers fit in the cache
+    banded = graph_laplacian(grid_graph((60, 60)))
+    assert locality_order(banded, 64, 30) is None  # neighbours are already close
+    B = permute_symmetric(L, perm)
+    np.testing.assert_array_equal(B.toarray(), L.toarray()[np.ix_(perm, perm)])
 
 
 def test_meyer_bank_is_a_tight_frame_and_bank_matches_designs():
