@@ -264,7 +264,9 @@ def as_csr(A: Any, name: str, *, dtype: Any = None, allow_complex: bool = False)
     if sp.issparse(A):
         if not (np.issubdtype(A.dtype, np.number) or A.dtype == np.bool_):
             raise TypeError(f"{name} must hold numbers; got dtype {A.dtype}")
-        out = sp.csr_array(A)  # no copy when A is already a csr_array
+        # A csr_array is returned as itself, so that scipy's cached canonical-format
+        # flag survives from call to call (a new wrapper would scan the indices again)
+        out = A if type(A) is sp.csr_array else sp.csr_array(A)
     elif hasattr(A, "__array__") or isinstance(A, (list, tuple)):
         arr = _asarray(A, name)
         if arr.ndim != 2:

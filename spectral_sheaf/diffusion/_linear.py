@@ -191,7 +191,7 @@ def heat_diffusion(
     Lop, n = as_operator(L, "L")
     X = as_signals(X0, n, "X0", match="L")
     one = X.ndim == 1
-    X = X.reshape(n, -1).astype(np.float64)
+    X = X.reshape(n, -1).astype(np.float64, copy=False)  # read, never written
     t = _times(times)
     Mm = None
     mdiag = None

@@ -164,32 +164,38 @@ def chebyshev_approximation(
 
 
 @nb.njit(parallel=True, cache=True)
-def _step(indptr, indices, data, alpha, beta, T_cur, T_prev, Y, coef, c0,
-          first):  # pragma: no cover
+def _step(indptr, indices, data, alpha, beta, T_cur, T_prev, Y, coef, c0, first,
+          n_chunks):  # pragma: no cover
     """One fused recurrence step, in place: T_prev <- T_next, Y += coef T_next.
 
     ``T_next = 2 (alpha A + beta I) T_cur - T_prev``. ``first``: ``T_next`` is the T_1
     term ``(alpha A + beta I) T_cur`` (``T_prev`` is only written) and ``Y`` is set to
-    ``c0 T_cur + coef T_1`` (it is only written).
+    ``c0 T_cur + coef T_1`` (it is only written). Rows go in ``n_chunks`` contiguous
+    chunks, each with one accumulator (an allocation per row cost 14 % on a sheaf
+    Laplacian).
     """
     n, c = T_cur.shape
-    for i in nb.prange(n):
-        acc = np.zeros(c, dtype=T_cur.dtype)
-        for p in range(indptr[i], indptr[i + 1]):
-            j = indices[p]
-            a = data[p]
+    size = (n + n_chunks - 1) // n_chunks
+    for chunk in nb.prange(n_chunks):
+        acc = np.empty(c, dtype=T_cur.dtype)
+        for i in range(chunk * size, min(n, (chunk + 1) * size)):
             for q in range(c):
-                acc[q] += a * T_cur[j, q]
-        if first:
-            for q in range(c):
-                v = alpha * acc[q] + beta * T_cur[i, q]
-                T_prev[i, q] = v
-                Y[i, q] = c0 * T_cur[i, q] + coef * v
-        else:
-            for q in range(c):
-                t = 2.0 * (alpha * acc[q] + beta * T_cur[i, q]) - T_prev[i, q]
-                T_prev[i, q] = t
-                Y[i, q] += coef * t
+                acc[q] = 0.0
+            for p in range(indptr[i], indptr[i + 1]):
+                j = indices[p]
+                a = data[p]
+                for q in range(c):
+                    acc[q] += a * T_cur[j, q]
+            if first:
+                for q in range(c):
+                    v = alpha * acc[q] + beta * T_cur[i, q]
+                    T_prev[i, q] = v
+                    Y[i, q] = c0 * T_cur[i, q] + coef * v
+            else:
+                for q in range(c):
+                    t = 2.0 * (alpha * acc[q] + beta * T_cur[i, q]) - T_prev[i, q]
+                    T_prev[i, q] = t
+                    Y[i, q] += coef * t
 
 
 # Renumbering for locality. A product A @ X gathers the rows of X named by each row's
@@ -282,17 +288,19 @@ def _apply_numba(A: sp.csr_array, X: np.ndarray, c: np.ndarray, alpha: float,
     dt = X.dtype
     data = A.data.astype(dt, copy=False)
     a, bb = dt.type(alpha), dt.type(beta)
+    chunks = max(1, min(X.shape[0], 16 * nb.get_num_threads()))
     Y = np.empty_like(X)
     T_prev = np.empty_like(X)
     # T_1 goes into T_prev and Y = c_0 X + c_1 T_1; X is only read
-    _step(A.indptr, A.indices, data, a, bb, X, T_prev, Y, dt.type(c[1]), dt.type(c[0]), True)
+    _step(A.indptr, A.indices, data, a, bb, X, T_prev, Y, dt.type(c[1]), dt.type(c[0]), True,
+          chunks)
     if c.size == 2:
         return Y
     # T_2 overwrites a copy of X (T_0); then the two buffers swap roles each step
     T_cur, T_prev = T_prev, X.copy()
     for k in range(2, c.size):
         _step(A.indptr, A.indices, data, a, bb, T_cur, T_prev, Y, dt.type(c[k]), dt.type(0),
-              False)
+              False, chunks)
         T_cur, T_prev = T_prev, T_cur
     return Y
 
