@@ -17,7 +17,6 @@ import numba as nb
 import numpy as np
 import scipy.fft
 import scipy.sparse as sp
-from scipy.sparse.csgraph import reverse_cuthill_mckee
 from scipy.sparse.linalg import LinearOperator
 
 from .._backend import is_cupy
@@ -201,19 +200,40 @@ def _step(indptr, indices, data, alpha, beta, T_cur, T_prev, Y, coef, c0, first,
 # Renumbering for locality. A product A @ X gathers the rows of X named by each row's
 # column indices; when those lie far apart (a kNN graph in the order its points came
 # in), nearly every gather misses the cache, and the product runs several times slower
-# than on the same matrix in a banded (reverse Cuthill-McKee) order: measured here
-# 7.4 -> 1.8 ms on a 20k-node kNN Laplacian with 16 channels, 142 -> 21 ms at 200k.
-# Renumbering costs about as much as 30 single-channel products (scipy's RCM, then a
-# parallel permutation that keeps each row's entries in their order, so that every
-# row sum is formed in the same order and the result is bitwise the same).
-# On this machine (2 cores, 512 KB L2 each, a 32 MB L3) a 20k-node kNN Laplacian with
-# 16 channels gains 2.9 -> 1.8 ms a product, against about 14 ms to renumber, while at
-# 200k the gain is 140 -> 21 ms a product, against 250 ms: signals that fit in the L3
-# need many more products to repay the renumbering.
-_WINDOW_BYTES = 256 * 1024  # a core's share of L2; a wider gather window misses it
-_MIN_WORK = 64  # products x channels below which renumbering never pays
-_MIN_WORK_CACHED = 320  # the same when the signals fit in ...
-_CACHED_BYTES = 8 * 1024 * 1024  # ... this much of the L3
+# than on the same matrix in breadth-first order: measured here on kNN Laplacians with
+# 16 channels, 4.0 -> 1.4 ms a product at 20k nodes and 132 -> 17 ms at 200k. The
+# renumbering (a breadth-first order, Cuthill-McKee without its degree sort, which
+# gave the same products at half the cost of scipy's RCM) and the permuted copy of A
+# cost 7 ms and 140 ms there. The permutation keeps each row's entries in their order,
+# so every row sum is formed in the same order and the result is bitwise the same.
+_WINDOW_BYTES = 256 * 1024  # a core's share of L2 here; a wider gather window misses it
+_MIN_WORK = 64  # products x channels below which renumbering does not pay
+
+
+@nb.njit(cache=True)
+def _breadth_first_order(indptr, indices):  # pragma: no cover
+    """Nodes in breadth-first order from node 0 (each component in turn)."""
+    n = indptr.size - 1
+    order = np.empty(n, dtype=np.int64)
+    seen = np.zeros(n, dtype=np.bool_)
+    head = 0
+    tail = 0
+    for start in range(n):
+        if seen[start]:
+            continue
+        seen[start] = True
+        order[tail] = start
+        tail += 1
+        while head < tail:
+            i = order[head]
+            head += 1
+            for p in range(indptr[i], indptr[i + 1]):
+                j = indices[p]
+                if not seen[j]:
+                    seen[j] = True
+                    order[tail] = j
+                    tail += 1
+    return order
 
 
 @nb.njit(parallel=True, cache=True)
@@ -251,21 +271,18 @@ def _permute_csr(indptr, indices, data, perm):  # pragma: no cover
 
 def locality_order(A: sp.csr_array, channels: int, products: int,
                    itemsize: int = 8) -> np.ndarray | None:
-    """Return a reverse Cuthill-McKee renumbering of symmetric ``A`` when it pays, else None.
+    """Return a breadth-first renumbering of symmetric ``A`` when it pays, else None.
 
     It pays when the rows of the signals that one row of ``A`` gathers span more than
-    a core's cache (mean ``|i - j|`` times the bytes of a signal row) and there are
-    enough products to repay the renumbering (``products * channels >= 64``, or
-    ``>= 320`` when the signals fit in 8 MB, mostly served by the L3 cache anyway).
+    a core's cache (mean ``|i - j|`` times the bytes of a signal row above 256 KB) and
+    there are enough products to repay it (``products * channels >= 64``).
     """
-    work = products * channels
-    cached = A.shape[0] * channels * itemsize <= _CACHED_BYTES
-    if work < (_MIN_WORK_CACHED if cached else _MIN_WORK) or A.nnz == 0:
+    if products * channels < _MIN_WORK or A.nnz == 0:
         return None
     window = _mean_offset(A.indptr, A.indices) * channels * itemsize
     if window <= _WINDOW_BYTES:
         return None
-    return np.asarray(reverse_cuthill_mckee(A, symmetric_mode=True), dtype=np.int64)
+    return _breadth_first_order(A.indptr, A.indices)
 
 
 def permute_symmetric(A: sp.csr_array, perm: np.ndarray) -> sp.csr_array:
@@ -278,7 +295,7 @@ def _apply_numba(A: sp.csr_array, X: np.ndarray, c: np.ndarray, alpha: float,
                  beta: float, reorder: bool | str = False) -> np.ndarray:
     perm = None
     if reorder is True:
-        perm = np.asarray(reverse_cuthill_mckee(A, symmetric_mode=True), dtype=np.int64)
+        perm = _breadth_first_order(A.indptr, A.indices)
     elif reorder == "auto":
         perm = locality_order(A, X.shape[1], c.size - 1, X.dtype.itemsize)
     if perm is not None:
@@ -370,8 +387,8 @@ def chebyshev_filter(
     check_interval : bool
         Check a given ``lambda_max`` against the spectrum (20 Lanczos steps).
     reorder : bool or "auto"
-        Run the fused recurrence on a reverse Cuthill-McKee renumbering of ``A`` (and
-        of the rows of ``X``), for cache locality; the answer is bitwise the same.
+        Run the fused recurrence on a breadth-first renumbering of ``A`` (and of the
+        rows of ``X``), for cache locality; the answer is bitwise the same.
         ``"auto"``: when the rows that ``A`` gathers lie far apart and the work repays
         the renumbering (:func:`locality_order`). CSR on the CPU only.
     rng : Generator, int or None

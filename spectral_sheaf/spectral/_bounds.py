@@ -130,10 +130,22 @@ def spectral_bounds(A: Any, *, steps: int = 30, rng: Any = None) -> SpectralBoun
     for j in range(k):  # Lanczos steps, each one operator application
         w = np.asarray(op.matvec(Q[:, j])).ravel().astype(dtype)
         alpha[j] = float(np.real(np.vdot(Q[:, j], w)))
-        # full reorthogonalisation (twice is enough)
+        # the three-term recurrence, then full reorthogonalisation by classical
+        # Gram-Schmidt, repeated only when it cancelled more than 1 - 1/sqrt(2) of w
+        # (Kahan and Parlett's "twice is enough": a second pass is rarely needed, and
+        # each pass streams all of Q)
+        w -= alpha[j] * Q[:, j]
+        if j:
+            w -= beta[j - 1] * Q[:, j - 1]
+        Qj = Q[:, : j + 1]
+        QjH = Qj.conj().T if np.iscomplexobj(Qj) else Qj.T
+        before = float(np.linalg.norm(w))
         for _ in range(2):
-            Qj = Q[:, : j + 1]
-            w = w - Qj @ ((Qj.conj().T if np.iscomplexobj(Qj) else Qj.T) @ w)
+            w -= Qj @ (QjH @ w)
+            after = float(np.linalg.norm(w))
+            if after > 0.7071 * before:
+                break
+            before = after
         beta[j] = float(np.linalg.norm(w))
         if beta[j] <= 1e-13 * max(1.0, abs(alpha[j])):
             m = j + 1  # invariant subspace found: the Ritz values are exact
