@@ -3,14 +3,21 @@
 Eigenpairs
     eigsh, EigenResult, EigenSolverError, eigenvalue_count
 Bounds
-    spectral_bounds, SpectralBounds, gershgorin_bounds
+    spectral_bounds, SpectralBounds, gershgorin_bounds, scaled_gershgorin_upper,
+    detect_block_size
 Fourier
     gft, igft, laplacian_kernel
 Density
     spectral_density, SpectralDensity
 """
 
-from ._bounds import SpectralBounds, gershgorin_bounds, spectral_bounds
+from ._bounds import (
+    SpectralBounds,
+    detect_block_size,
+    gershgorin_bounds,
+    scaled_gershgorin_upper,
+    spectral_bounds,
+)
 from ._density import SpectralDensity, spectral_density
 from ._eigsh import EigenResult, EigenSolverError, eigenvalue_count, eigsh
 from ._fourier import gft, igft, laplacian_kernel
@@ -20,12 +27,14 @@ __all__ = [
     "EigenSolverError",
     "SpectralBounds",
     "SpectralDensity",
+    "detect_block_size",
     "eigenvalue_count",
     "eigsh",
     "gershgorin_bounds",
     "gft",
     "igft",
     "laplacian_kernel",
+    "scaled_gershgorin_upper",
     "spectral_bounds",
     "spectral_density",
 ]

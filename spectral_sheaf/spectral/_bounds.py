@@ -12,7 +12,8 @@ from scipy.sparse.linalg import LinearOperator, aslinearoperator
 
 from .._validation import as_csr, check_int, check_rng, check_square
 
-__all__ = ["SpectralBounds", "gershgorin_bounds", "spectral_bounds"]
+__all__ = ["SpectralBounds", "detect_block_size", "gershgorin_bounds", "scaled_gershgorin_upper",
+           "spectral_bounds"]
 
 
 @dataclass(frozen=True)
@@ -169,3 +170,184 @@ def _norm_bound(A: Any) -> float:
         return max(abs(b.lower), abs(b.upper))
     M = A if sp.issparse(A) else sp.csr_array(np.asarray(A))
     return float(np.asarray(abs(M).sum(axis=1)).max()) if M.nnz else 0.0
+
+
+# --- a guaranteed upper bound tighter than Gershgorin ------------------------------
+#
+# For a symmetric matrix A partitioned into d x d blocks, the block Gershgorin theorem
+# (Feingold and Varga 1962) puts every eigenvalue below
+#     max_I  lambda_max(A_II) + sum_{J != I} ||A_IJ||_2,
+# and so does it for D^-1 A D, D = diag(v_I I_d) with any v > 0 (a similarity), which
+# scales the off-diagonal terms by v_J / v_I. With N the nonnegative matrix of the
+# bounds (N_II >= lambda_max(A_II), N_IJ >= ||A_IJ||_2), the best v is N's Perron
+# vector and the bound then tends to rho(N) (Collatz-Wielandt); a few power steps of N
+# from v = 1 (the plain block Gershgorin bound) get most of the way. For d = 1 that is
+# the Gershgorin bound of a diagonally scaled A: 2.28 -> 2.02 on the symmetric
+# normalised Laplacian of a kNN graph (its lambda_max is 1.4; rho(N) = 2 exactly). For
+# a normalised sheaf Laplacian with orthogonal restriction maps, the scalar bound
+# tends to rho(|A|) (2.5 on a random O(3) sheaf) while the block bound tends to 2.
+# Every quantity is an upper bound of what it stands for: lambda_max(A_II) by the
+# Gershgorin bound of A_II, ||A_IJ||_2 by the square root of the Gershgorin bound of
+# A_IJ^T A_IJ (exact for a multiple of an orthogonal matrix).
+
+
+@nb.njit(cache=True)
+def _has_full_blocks(indptr, indices, d):  # pragma: no cover
+    """Whether a CSR pattern (sorted indices) is made of whole ``d x d`` blocks."""
+    n = indptr.size - 1
+    if n % d:
+        return False
+    for block in range(n // d):
+        r0 = block * d
+        start = indptr[r0]
+        length = indptr[r0 + 1] - start
+        if length % d:
+            return False
+        for r in range(1, d):
+            if indptr[r0 + r + 1] - indptr[r0 + r] != length:
+                return False
+        for k in range(0, length, d):
+            j0 = indices[start + k]
+            if j0 % d:
+                return False
+            for r in range(d):
+                base = indptr[r0 + r] + k
+                for s in range(d):
+                    if indices[base + s] != j0 + s:
+                        return False
+    return True
+
+
+@nb.njit(parallel=True, cache=True)
+def _block_norm_matrix(indptr, indices, data, d):  # pragma: no cover
+    """Bounds ``N_II >= lambda_max(A_II)`` and ``N_IJ >= ||A_IJ||_2`` (CSR of blocks)."""
+    nb_rows = (indptr.size - 1) // d
+    diag = np.full(nb_rows, 0.0)
+    b_indptr = np.zeros(nb_rows + 1, dtype=np.int64)
+    for block in range(nb_rows):
+        r0 = block * d
+        b_indptr[block + 1] = b_indptr[block] + (indptr[r0 + 1] - indptr[r0]) // d
+    b_indices = np.empty(b_indptr[-1], dtype=np.int64)
+    b_data = np.zeros(b_indptr[-1])
+    for block in nb.prange(nb_rows):
+        G = np.empty((d, d))
+        r0 = block * d
+        length = indptr[r0 + 1] - indptr[r0]
+        out = b_indptr[block]
+        for k in range(0, length, d):
+            col = indices[indptr[r0] + k] // d
+            if col == block:  # Gershgorin upper bound of the diagonal block
+                best = -np.inf
+                for r in range(d):
+                    base = indptr[r0 + r] + k
+                    s_row = 0.0
+                    for s in range(d):
+                        if s == r:
+                            s_row += data[base + s]
+                        else:
+                            s_row += abs(data[base + s])
+                    best = max(best, s_row)
+                diag[block] = best
+                b_indices[out] = col
+                b_data[out] = 0.0
+            else:  # sqrt of the Gershgorin upper bound of B^T B
+                for s in range(d):
+                    for t in range(d):
+                        acc = 0.0
+                        for r in range(d):
+                            base = indptr[r0 + r] + k
+                            acc += data[base + s] * data[base + t]
+                        G[s, t] = acc
+                best = 0.0
+                for s in range(d):
+                    row = 0.0
+                    for t in range(d):
+                        row += abs(G[s, t])
+                    best = max(best, row)
+                b_indices[out] = col
+                b_data[out] = np.sqrt(best)
+            out += 1
+    return diag, b_indptr, b_indices, b_data
+
+
+@nb.njit(parallel=True, cache=True)
+def _collatz_wielandt(diag, indptr, indices, data, iterations):  # pragma: no cover
+    """Smallest ``max_I (diag_I + sum_J N_IJ v_J / v_I)`` over a few power steps of N."""
+    n = diag.size
+    shift = max(0.0, -diag.min())  # makes diag + shift >= 0, same Perron vector
+    v = np.ones(n)
+    w = np.empty(n)
+    ratio = np.empty(n)
+    best = np.inf
+    for it in range(iterations + 1):
+        for i in nb.prange(n):
+            off = 0.0
+            for p in range(indptr[i], indptr[i + 1]):
+                off += data[p] * v[indices[p]]
+            ratio[i] = diag[i] + off / v[i]
+            w[i] = off + (diag[i] + shift) * v[i]
+        best = min(best, ratio.max())
+        top = w.max()
+        if it == iterations or top <= 0.0:
+            break
+        for i in nb.prange(n):
+            v[i] = max(w[i] / top, 1e-300)
+    return best
+
+
+def scaled_gershgorin_upper(A: Any, *, block_size: int | str = "auto",
+                            iterations: int = 8) -> float:
+    """Guaranteed upper bound of the spectrum of a real symmetric sparse matrix.
+
+    The (block) Gershgorin bound of ``D^-1 A D`` with ``D`` from a few power steps of
+    the matrix of block-norm bounds (Collatz-Wielandt scaling); never above the plain
+    Gershgorin bound (the first step is that bound). Much tighter where the Gershgorin
+    discs are lopsided: the symmetric normalised Laplacian of a kNN graph (2.28 -> 2.02)
+    and, with ``d x d`` blocks, a normalised sheaf Laplacian with orthogonal maps
+    (3.03 -> 2.02 on a random O(3) sheaf, whose scalar bound only reaches 2.5).
+
+    Parameters
+    ----------
+    A : sparse or dense, shape (n, n)
+        Real symmetric.
+    block_size : int or "auto"
+        ``d`` of the block partition (1: scalar). ``"auto"``: the largest ``d <= 8``
+        for which the stored pattern is made of whole ``d x d`` blocks (a sheaf
+        Laplacian's stalks), else 1.
+    iterations : int
+        Power steps of the scaling.
+
+    Returns
+    -------
+    float
+    """
+    M = as_csr(A, "A")
+    n = check_square(M, "A")
+    if n == 0:
+        raise ValueError("A must have at least one row; got shape (0, 0)")
+    iterations = check_int(iterations, "iterations", minimum=0)
+    if isinstance(block_size, str):
+        if block_size != "auto":
+            raise ValueError(f"block_size must be a positive int or 'auto'; got "
+                             f"{block_size!r}")
+        d = detect_block_size(M)
+    else:
+        d = check_int(block_size, "block_size", minimum=1)
+        if d > 1 and not _has_full_blocks(M.indptr, M.indices, d):
+            raise ValueError(f"block_size={d}: A's stored pattern is not made of whole "
+                             f"{d} x {d} blocks; use block_size=1 or 'auto'")
+    diag, indptr, indices, data = _block_norm_matrix(M.indptr, M.indices,
+                                                     M.data.astype(np.float64), d)
+    bound = float(_collatz_wielandt(diag, indptr, indices, data, iterations))
+    # every sum above is rounded: widen by a few ulps of the magnitudes involved
+    scale = float(np.abs(diag).max()) + float(data.max()) if data.size else abs(bound)
+    return bound + 1e-12 * max(scale, abs(bound))
+
+
+def detect_block_size(A: Any, largest: int = 8) -> int:
+    """Largest ``d <= largest`` whose ``d x d`` blocks tile ``A``'s stored pattern, else 1."""
+    M = as_csr(A, "A")
+    for d in range(min(largest, M.shape[0]), 1, -1):
+        if M.shape[0] % d == 0 and _has_full_blocks(M.indptr, M.indices, d):
+            return d
+    return 1

@@ -1,0 +1,68 @@
+"""The scaled (block) Gershgorin upper bound: always above the spectrum, and tight."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from spectral_sheaf.graphs import graph_laplacian, grid_graph, knn_graph
+from spectral_sheaf.sheaf import random_sheaf, sheaf_laplacian
+from spectral_sheaf.spectral import detect_block_size, gershgorin_bounds, scaled_gershgorin_upper
+from spectral_sheaf.testing import sheaves
+
+
+@settings(deadline=None, max_examples=40)
+@given(F=sheaves(d_v=(1, 4), min_nodes=2, max_nodes=12),
+       normalization=st.sampled_from(["none", "sym"]))
+def test_bound_is_above_the_spectrum_and_below_gershgorin(F, normalization):
+    L = sheaf_laplacian(F, normalization=normalization)
+    top = np.linalg.eigvalsh(L.toarray())[-1]
+    for block in ("auto", 1):
+        b = scaled_gershgorin_upper(L, block_size=block)
+        assert b >= top - 1e-12 * max(1.0, abs(top))
+        assert b <= gershgorin_bounds(L)[1] * (1 + 1e-12) + 1e-12
+
+
+@given(st.integers(0, 2**32 - 1))
+def test_bound_of_random_symmetric_blocks_including_indefinite(seed):
+    rng = np.random.default_rng(seed)
+    d, nb = 3, 6
+    pattern = np.kron(rng.random((nb, nb)) < 0.4, np.ones((d, d)))
+    S = rng.standard_normal((nb * d, nb * d)) * pattern
+    S = sp.csr_array(np.triu(S) + np.triu(S, 1).T + np.kron(np.eye(nb), np.ones((d, d))))
+    top = np.linalg.eigvalsh(S.toarray())[-1]
+    assert detect_block_size(S) == 3
+    assert scaled_gershgorin_upper(S) >= top - 1e-12 * max(1.0, abs(top))
+
+
+def test_bound_is_tight_on_normalised_laplacians():
+    rng = np.random.default_rng(0)
+    A = knn_graph(rng.random((2000, 3)), 10, reorder="rcm")[0]
+    L = graph_laplacian(A, normalization="sym")
+    # rho of the bound matrix is 2: the scaling gets close from the Gershgorin value
+    assert gershgorin_bounds(L)[1] > 2.2
+    assert 1.99 < scaled_gershgorin_upper(L) < 2.05
+    S = sheaf_laplacian(random_sheaf(A, 3, kind="orthogonal", rng=1), normalization="sym")
+    assert detect_block_size(S) == 3
+    assert gershgorin_bounds(S)[1] > 2.8
+    assert scaled_gershgorin_upper(S, block_size=1) > 2.3  # the scalar bound stalls
+    assert scaled_gershgorin_upper(S) < 2.05  # the block bound does not
+
+
+def test_block_detection_and_messages():
+    L = graph_laplacian(grid_graph((4, 6)))  # 24 rows, scalar pattern
+    assert detect_block_size(L) == 1
+    with pytest.raises(ValueError, match=r"block_size=2: A's stored pattern is not made of "
+                       r"whole 2 x 2 blocks"):
+        scaled_gershgorin_upper(L, block_size=2)
+    with pytest.raises(ValueError, match=r"block_size must be a positive int or 'auto'; "
+                       r"got 'big'"):
+        scaled_gershgorin_upper(L, block_size="big")
+    with pytest.raises(ValueError, match=r"iterations must be >= 0; got -1"):
+        scaled_gershgorin_upper(L, iterations=-1)
+    with pytest.raises(ValueError, match=r"A must have at least one row"):
+        scaled_gershgorin_upper(sp.csr_array((0, 0)))
+    # no scaling steps: the plain (block) Gershgorin bound
+    np.testing.assert_allclose(scaled_gershgorin_upper(L, block_size=1, iterations=0),
+                               gershgorin_bounds(L)[1], rtol=1e-10)
