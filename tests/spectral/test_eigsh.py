@@ -204,3 +204,26 @@ def test_lobpcg_with_amg_preconditioner():
     np.testing.assert_allclose(k.eigenvalues, exact, atol=1e-8)
     with pytest.raises(ValueError, match=r"lobpcg_amg' needs A as a real matrix"):
         eigsh(aslinearoperator(L), 3, method="lobpcg_amg")
+
+
+def test_auto_rule_follows_the_graph_dimension():
+    from spectral_sheaf.graphs import knn_graph
+    from spectral_sheaf.spectral._eigsh import graph_dimension
+
+    grid = graph_laplacian(grid_graph((80, 80)))
+    cube = graph_laplacian(grid_graph((20, 20, 20)))
+    assert 1.6 < graph_dimension(grid) < 2.2
+    assert graph_dimension(cube) > graph_dimension(grid) + 0.3  # 2.2: diameter 57
+    assert graph_dimension(graph_laplacian(complete_graph(30))) == float("inf")
+    # a 2-D grid: shift-invert; a 3-D kNN graph of 6000 points: plain Lanczos
+    r = eigsh(grid, 6, rng=0)
+    assert r.method == "shift_invert"
+    assert r.verified
+    knn = graph_laplacian(knn_graph(np.random.default_rng(0).random((6000, 3)), 10),
+                          normalization="sym")
+    assert graph_dimension(knn) > 2.5
+    r = eigsh(knn, 6, rng=0)
+    assert r.method == "arpack"
+    assert r.verified
+    ref = eigsh(knn, 6, method="shift_invert", rng=0)
+    np.testing.assert_allclose(r.eigenvalues, ref.eigenvalues, atol=1e-8)
