@@ -16,7 +16,10 @@ confirms: its difference from the reference is printed too) for
   Cuthill-McKee renumbered matrix (renumbering not timed), since ours renumbers a
   scattered matrix internally (and pays for it in its time): that row shows how much
   of the ratio is the renumbering;
-* ``scipy.integrate.solve_ivp(method="RK45", rtol=1e-8, atol=1e-8 max|X0|)``.
+* ``scipy.integrate.solve_ivp(method="RK45", rtol, atol=rtol max|X0|)`` with the
+  largest ``rtol`` in 1e-8, 5e-9, 2.5e-9, ... whose error meets the target (at
+  ``rtol=1e-8`` RK45 lands at 1.8e-8 to 2e-8, above it); each try is timed once and
+  the one that meets the target is reported.
 
 Run: ``python benchmarks/compare_diffusion.py`` (``--quick`` for small sizes).
 """
@@ -70,7 +73,7 @@ def main() -> None:
         random_sheaf(A, 3, kind="orthogonal", rng=1), normalization="sym")
     channels = 16
     print(f"X(1) = exp(-L) X0, {channels} channels, target relative error 1e-8")
-    header = f"{'problem':<24}{'method':<26}{'seconds':>10}{'rel. error':>12}{'/ ours':>9}"
+    header = f"{'problem':<24}{'method':<28}{'seconds':>10}{'rel. error':>12}{'/ ours':>9}"
     print(header)
     print("-" * len(header))
     for name, L in problems.items():
@@ -96,16 +99,21 @@ def main() -> None:
         Lp, Xp = permute(L, perm), X[perm]
         t_exp = median_time(lambda Lp=Lp, Xp=Xp: expm_multiply(-Lp, Xp), repeats)
         e_exp = np.linalg.norm(expm_multiply(-Lp, Xp) - ref[perm]) / scale
-        t0 = time.perf_counter()
-        y_rk, nfev = rk45(L, X, 1e-8)
-        t_rk = time.perf_counter() - t0  # one run: it is slow
-        e_rk = np.linalg.norm(y_rk - ref) / scale
+        rtol = 1e-8
+        while True:  # one run each: it is slow
+            t0 = time.perf_counter()
+            y_rk, nfev = rk45(L, X, rtol)
+            t_rk = time.perf_counter() - t0
+            e_rk = np.linalg.norm(y_rk - ref) / scale
+            if e_rk <= 1e-8 or rtol < 1e-10:
+                break
+            rtol /= 2
         for label, t, e in (("ours (chebyshev)", t_ours, e_ours),
                             ("ours, lambda_max=2", t_ours2, e_ours2),
                             ("scipy expm_multiply", t_ex, e_ex),
                             ("expm_multiply, RCM order", t_exp, e_exp),
-                            (f"scipy RK45 ({nfev} evals)", t_rk, e_rk)):
-            print(f"{name:<24}{label:<26}{t:>10.3f}{e:>12.1e}{t / t_ours:>9.2f}")
+                            (f"RK45 rtol={rtol:.3g}, {nfev} evals", t_rk, e_rk)):
+            print(f"{name:<24}{label:<28}{t:>10.3f}{e:>12.1e}{t / t_ours:>9.2f}")
         print(f"{name:<24}expm_multiply / ours = {t_ex / t_ours:.2f}x "
               f"({t_ex / t_ours2:.2f}x with lambda_max=2), RK45 / ours = "
               f"{t_rk / t_ours:.2f}x ({t_rk / t_ours2:.2f}x)")
