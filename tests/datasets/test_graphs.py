@@ -100,6 +100,17 @@ def test_missing_files_and_directories(tmp_path, monkeypatch):
     write_geom_gcn(tmp_path, "texas")
     monkeypatch.setenv("SPECTRAL_SHEAF_DATA", str(tmp_path))
     assert load_dataset("texas").n_nodes == 6
+    with pytest.raises(ValueError, match=r"features must be one of \{'row_normalised', "
+                       r"'raw'\}; got 'l2'"):
+        load_dataset("texas", features="l2")
+
+
+def test_raw_features_are_kept_as_published(tmp_path):
+    write_geom_gcn(tmp_path, "texas")
+    raw = load_dataset("texas", tmp_path, features="raw").features
+    norm = load_dataset("texas", tmp_path).features
+    np.testing.assert_array_equal(np.unique(raw), [0.0, 1.0])  # the 0/1 file as written
+    np.testing.assert_allclose(norm, raw / raw.sum(axis=1, keepdims=True))
 
 
 def test_bad_splits_are_refused(tmp_path):
