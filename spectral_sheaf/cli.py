@@ -274,7 +274,7 @@ def _learn(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     except ValueError:
         parser.error(f"--splits must look like '0-9' or '0,3,5'; got {args.splits!r}")
     try:
-        data = load_dataset(args.dataset, args.data_dir)
+        data = load_dataset(args.dataset, args.data_dir, features=args.features)
     except (FileNotFoundError, ValueError) as exc:
         parser.error(str(exc))
     bad = [s for s in splits if not 0 <= s < len(data.splits)]
@@ -298,7 +298,8 @@ def _learn(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     print(f"{data.name} {args.sheaf}: {res.mean:.2f} +- {res.std:.2f} % over "
           f"{len(res.splits)} splits")
     if args.out is not None:
-        report = {"dataset": data.name, "params": est.get_params(), "mean": res.mean,
+        report = {"dataset": data.name, "features": args.features,
+                  "params": est.get_params(), "mean": res.mean,
                   "std": res.std, "splits": [vars(s) for s in res.splits]}
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(report, indent=2))
@@ -343,6 +344,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     learn.add_argument("--layers", type=int, default=4)
     learn.add_argument("--dropout", type=float, default=0.2)
     learn.add_argument("--input-dropout", type=float, default=0.0)
+    learn.add_argument("--features", choices=["row_normalised", "raw"],
+                       default="row_normalised",
+                       help="feature preprocessing (raw: the published 0/1 features)")
     learn.add_argument("--lr", type=float, default=0.02)
     learn.add_argument("--weight-decay", type=float, default=5e-3)
     learn.add_argument("--sheaf-decay", type=float, default=5e-4)
