@@ -370,7 +370,8 @@ def load_dataset(name: str, data_dir: str | Path | None = None, *,
     """Load a data set by name: Geom-GCN or Planetoid (see their loaders).
 
     ``features``: ``"row_normalised"`` (each row divided by its sum, the usual
-    preprocessing) or ``"raw"`` (as published: 0/1 bag-of-words). On chameleon the
+    preprocessing) or ``"raw"`` (as published: 0/1 bag-of-words for the Geom-GCN
+    sets, cora and citeseer; TF-IDF for pubmed). On chameleon the
     raw features work much better: a two-layer GCN reached 54 to 59 % on splits 0-2
     with row-normalised ones and 61 to 66 % with raw ones (the published GCN figure
     is 64.8 %), and the sheaf learner moved likewise.

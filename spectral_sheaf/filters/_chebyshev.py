@@ -477,6 +477,8 @@ def apply_expansion(A: Any, X: Any, approx: ChebyshevApproximation, *,
     if c.size == 1:
         return c[0] * X
     if method == "recurrence" and not gpu and sp.issparse(A):
+        if A.format != "csr":  # the kernel reads CSR arrays (BSR indices are blocks)
+            A = sp.csr_array(A)
         return _apply_numba(A, np.ascontiguousarray(X), c, alpha, beta, reorder)
     Y = _apply_generic(A, X, c, alpha, beta, method)
     return Y if gpu else np.asarray(Y, dtype=X.dtype)

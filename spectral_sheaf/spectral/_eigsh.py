@@ -199,9 +199,10 @@ def eigsh(
         a random start, the known kernel shifted out of the way. ``"lobpcg_amg"``:
         the same with a pyamg smoothed-aggregation V-cycle as preconditioner (the
         ``amg`` extra). ``"auto"``: dense up to 500 rows; else shift-invert for the
-        smallest pairs of a matrix, except on graphs of more than 5000 rows whose
-        estimated dimension (``log n / log diameter``) is at least 2.5, where the
-        factorisation fills in and plain Lanczos converges fast, and ARPACK otherwise;
+        smallest pairs of a matrix, except (k <= 50, no ``sigma``) on graphs of more
+        than 5000 rows whose estimated dimension (``log n / log diameter``) is at least
+        2.5, where the factorisation fills in and plain Lanczos converges fast, and
+        ARPACK otherwise;
         when a method fails verification the next one is tried (shift-invert, ARPACK,
         LOBPCG, then dense up to 20000 rows), and each attempt is recorded. The rule
         was tuned on ``spectral-sheaf bench eigen``.
@@ -266,7 +267,7 @@ def eigsh(
     norm = _norm_bound(Aop)
     counter = _Counter(Aop)
     state = {"factorizations": 0}
-    order = _auto_order(Aop, n, which) if method == "auto" else [method]
+    order = _auto_order(Aop, n, which, k, sigma) if method == "auto" else [method]
     attempts: list[str] = []
     last: EigenResult | None = None
     for m in order:
@@ -304,6 +305,7 @@ def eigsh(
 #: AUTO_KRYLOV_MIN_N rows whose estimated dimension is at least AUTO_KRYLOV_DIMENSION.
 AUTO_KRYLOV_DIMENSION = 2.5
 AUTO_KRYLOV_MIN_N = 5000
+AUTO_KRYLOV_MAX_K = 50  # and for at most this many pairs, with no sigma given
 
 
 @nb.njit(cache=True)
@@ -334,15 +336,16 @@ def graph_dimension(A: Any) -> float:
 
     A ``D``-dimensional mesh of ``n`` nodes has a diameter of about ``n^(1/D)``; this
     returns ``log(size) / log(diameter)`` for a breadth-first search from a
-    pseudo-peripheral node (the last node of a search from node 0) over node 0's
-    component. It approaches ``D`` only slowly (a 20 x 20 x 20 grid gives 2.2, its
+    pseudo-peripheral node (the last node of a search from a node of highest degree)
+    over that node's component. It approaches ``D`` only slowly (a 20 x 20 x 20 grid gives 2.2, its
     diameter being 3 x 19); graphs with long edges come out higher. Measured on the
     eigen benchmark's suite: 1.8 for a 200 x 200 grid, 2.0 for triangle meshes, 2.2
     for a 2-D random geometric graph, 2.7 for a 3-D kNN graph, 3.0 for a sheaf on one,
     2.3 to 3.6 for the citation and Wikipedia graphs.
     """
     M = sp.csr_array(A)
-    _, far, _ = _bfs_depth(M.indptr, M.indices, 0)
+    start = int(np.argmax(np.diff(M.indptr)))  # in a large component, not an isolated node
+    _, far, _ = _bfs_depth(M.indptr, M.indices, start)
     levels, _, size = _bfs_depth(M.indptr, M.indices, far)
     if size < 3:
         return 1.0
@@ -351,14 +354,15 @@ def graph_dimension(A: Any) -> float:
     return float(np.log(size) / np.log(levels - 1))
 
 
-def _auto_order(A: Any, n: int, which: str) -> list[str]:
+def _auto_order(A: Any, n: int, which: str, k: int = 1,
+                sigma: float | None = None) -> list[str]:
     """Methods for ``method="auto"``, in the order they are tried (see eigsh's Notes)."""
     if n <= DENSE_AUTO and not isinstance(A, LinearOperator):
         return ["dense"]
     first = ["shift_invert"] if which == "smallest" and not isinstance(A, LinearOperator) \
         else ["arpack"]
-    if first == ["shift_invert"] and n > AUTO_KRYLOV_MIN_N \
-            and graph_dimension(A) >= AUTO_KRYLOV_DIMENSION:
+    if first == ["shift_invert"] and sigma is None and k <= AUTO_KRYLOV_MAX_K \
+            and n > AUTO_KRYLOV_MIN_N and graph_dimension(A) >= AUTO_KRYLOV_DIMENSION:
         # high-dimensional graphs: the factorisation fills in (fill 18 to 37 times nnz on
         # 3-D kNN graphs, their sheaves and the film graph, against 6 to 14 on 2-D ones)
         # while the bottom of the spectrum spreads out (lambda_k ~ (k / n)^(2 / D)), so
