@@ -75,4 +75,4 @@ def test_learner_benchmarks_run_quick(shared_data):
         capture_output=True, text=True, check=True, timeout=600,
     ).stdout
     assert out.count("Diag-NSD") == 1, out
-    assert "texas    : best of ours" in out, out
+    assert "texas    : ours (class chosen on validation)" in out, out
