@@ -21,6 +21,7 @@ from scipy.sparse.linalg import LinearOperator
 
 from .._backend import is_cupy
 from .._validation import as_csr, check_int, check_option, check_positive_real, check_square
+from ..graphs._reorder import breadth_first_order, permute_symmetric
 from ..spectral import spectral_bounds
 from ..spectral._density import _jackson
 
@@ -210,32 +211,6 @@ _WINDOW_BYTES = 256 * 1024  # a core's share of L2 here; a wider gather window m
 _MIN_WORK = 64  # products x channels below which renumbering does not pay
 
 
-@nb.njit(cache=True)
-def _breadth_first_order(indptr, indices):  # pragma: no cover
-    """Nodes in breadth-first order from node 0 (each component in turn)."""
-    n = indptr.size - 1
-    order = np.empty(n, dtype=np.int64)
-    seen = np.zeros(n, dtype=np.bool_)
-    head = 0
-    tail = 0
-    for start in range(n):
-        if seen[start]:
-            continue
-        seen[start] = True
-        order[tail] = start
-        tail += 1
-        while head < tail:
-            i = order[head]
-            head += 1
-            for p in range(indptr[i], indptr[i + 1]):
-                j = indices[p]
-                if not seen[j]:
-                    seen[j] = True
-                    order[tail] = j
-                    tail += 1
-    return order
-
-
 @nb.njit(parallel=True, cache=True)
 def _mean_offset(indptr, indices):  # pragma: no cover
     """Mean ``|i - j|`` over the stored entries of a CSR matrix."""
@@ -245,28 +220,6 @@ def _mean_offset(indptr, indices):  # pragma: no cover
         for p in range(indptr[i], indptr[i + 1]):
             total += abs(i - indices[p])
     return total / max(indices.size, 1)
-
-
-@nb.njit(parallel=True, cache=True)
-def _permute_csr(indptr, indices, data, perm):  # pragma: no cover
-    """``B[i, j] = A[perm[i], perm[j]]``, each row's entries kept in their order."""
-    n = perm.size
-    inv = np.empty(n, dtype=np.int64)
-    for i in nb.prange(n):
-        inv[perm[i]] = i
-    new_indptr = np.empty(n + 1, dtype=indptr.dtype)
-    new_indptr[0] = 0
-    for i in range(n):
-        new_indptr[i + 1] = new_indptr[i] + indptr[perm[i] + 1] - indptr[perm[i]]
-    new_indices = np.empty_like(indices)
-    new_data = np.empty_like(data)
-    for i in nb.prange(n):
-        start = indptr[perm[i]]
-        dest = new_indptr[i]
-        for k in range(indptr[perm[i] + 1] - start):
-            new_indices[dest + k] = inv[indices[start + k]]
-            new_data[dest + k] = data[start + k]
-    return new_indptr, new_indices, new_data
 
 
 def locality_order(A: sp.csr_array, channels: int, products: int,
@@ -282,20 +235,14 @@ def locality_order(A: sp.csr_array, channels: int, products: int,
     window = _mean_offset(A.indptr, A.indices) * channels * itemsize
     if window <= _WINDOW_BYTES:
         return None
-    return _breadth_first_order(A.indptr, A.indices)
-
-
-def permute_symmetric(A: sp.csr_array, perm: np.ndarray) -> sp.csr_array:
-    """``A[perm][:, perm]`` in one parallel pass (rows keep their entry order)."""
-    indptr, indices, data = _permute_csr(A.indptr, A.indices, A.data, perm)
-    return sp.csr_array((data, indices, indptr), shape=A.shape)
+    return breadth_first_order(A)
 
 
 def _apply_numba(A: sp.csr_array, X: np.ndarray, c: np.ndarray, alpha: float,
                  beta: float, reorder: bool | str = False) -> np.ndarray:
     perm = None
     if reorder is True:
-        perm = _breadth_first_order(A.indptr, A.indices)
+        perm = breadth_first_order(A)
     elif reorder == "auto":
         perm = locality_order(A, X.shape[1], c.size - 1, X.dtype.itemsize)
     if perm is not None:

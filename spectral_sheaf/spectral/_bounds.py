@@ -353,6 +353,8 @@ def scaled_gershgorin_upper(A: Any, *, block_size: int | str = "auto",
     # row sums are short; 1e-12 covers rows of up to about 4000 blocks)
     scale = float(np.abs(diag).max()) + float(data.max()) if data.size else abs(bound)
     bound += 1e-12 * max(scale, abs(bound))
+    if d == 1:  # the first scaling step was the scalar Gershgorin bound itself
+        return bound
     # a block bound can exceed the scalar one (A_II = diag(5, 0) next to a block
     # [[0, 0], [0, 1]]: 6 against 5); both hold, so keep the smaller
     return min(bound, float(_gershgorin_csr(M.indptr, M.indices, M.data)[1]))

@@ -7,7 +7,6 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import numba as nb
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
@@ -24,6 +23,7 @@ from .._validation import (
     check_square,
     check_symmetric,
 )
+from ..graphs._reorder import breadth_first_search
 from ._bounds import _norm_bound, gershgorin_bounds, spectral_bounds
 from ._factor import SymmetricFactor
 from ._krylov import block_lanczos_largest
@@ -308,29 +308,6 @@ AUTO_KRYLOV_MIN_N = 5000
 AUTO_KRYLOV_MAX_K = 50  # and for at most this many pairs, with no sigma given
 
 
-@nb.njit(cache=True)
-def _bfs_depth(indptr, indices, start):  # pragma: no cover
-    """Levels of a breadth-first search from ``start``, its last node, and its size."""
-    n = indptr.size - 1
-    level = np.full(n, -1, dtype=np.int64)
-    queue = np.empty(n, dtype=np.int64)
-    level[start] = 0
-    queue[0] = start
-    head = 0
-    tail = 1
-    while head < tail:
-        i = queue[head]
-        head += 1
-        for p in range(indptr[i], indptr[i + 1]):
-            j = indices[p]
-            if level[j] < 0:
-                level[j] = level[i] + 1
-                queue[tail] = j
-                tail += 1
-    last = queue[tail - 1]
-    return level[last] + 1, last, tail
-
-
 def graph_dimension(A: Any) -> float:
     """Estimate the dimension of the graph of a sparse matrix's pattern.
 
@@ -345,8 +322,10 @@ def graph_dimension(A: Any) -> float:
     """
     M = sp.csr_array(A)
     start = int(np.argmax(np.diff(M.indptr)))  # in a large component, not an isolated node
-    _, far, _ = _bfs_depth(M.indptr, M.indices, start)
-    levels, _, size = _bfs_depth(M.indptr, M.indices, far)
+    order, _, size = breadth_first_search(M.indptr, M.indices, start, False)
+    order, level, size = breadth_first_search(M.indptr, M.indices, int(order[size - 1]),
+                                              False)
+    levels = int(level[order[size - 1]]) + 1
     if size < 3:
         return 1.0
     if levels <= 2:

@@ -24,7 +24,7 @@ from spectral_sheaf.filters import (
     meyer,
     wave,
 )
-from spectral_sheaf.filters._chebyshev import locality_order, permute_symmetric
+from spectral_sheaf.filters._chebyshev import locality_order
 from spectral_sheaf.graphs import (
     cycle_graph,
     erdos_renyi_graph,
@@ -32,6 +32,7 @@ from spectral_sheaf.graphs import (
     grid_graph,
     knn_graph,
 )
+from spectral_sheaf.graphs._reorder import permute_symmetric
 from spectral_sheaf.sheaf import random_sheaf, sheaf_laplacian
 from spectral_sheaf.spectral import eigsh
 from spectral_sheaf.testing import adjacency_matrices

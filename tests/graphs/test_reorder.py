@@ -54,3 +54,17 @@ def test_permute_errors():
 def test_rcm_of_empty_matrix():
     with pytest.raises(ValueError, match=r"adjacency must have at least one node"):
         reverse_cuthill_mckee(sp.csr_array((0, 0)))
+
+
+def test_breadth_first_search_levels_and_components():
+    from spectral_sheaf.graphs import path_graph
+    from spectral_sheaf.graphs._reorder import breadth_first_order, breadth_first_search
+
+    # a path 0-1-2-3 and a separate edge 4-5
+    A = sp.csr_array(sp.block_diag([path_graph(4), path_graph(2)]))
+    order, level, count = breadth_first_search(A.indptr, A.indices, 2, False)
+    assert count == 4  # node 2's component only
+    assert sorted(order[:count]) == [0, 1, 2, 3]
+    np.testing.assert_array_equal(level, [2, 1, 0, 1, -1, -1])
+    full = breadth_first_order(A)
+    np.testing.assert_array_equal(full, [0, 1, 2, 3, 4, 5])

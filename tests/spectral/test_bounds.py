@@ -63,6 +63,8 @@ def test_block_detection_and_messages():
         scaled_gershgorin_upper(L, iterations=-1)
     with pytest.raises(ValueError, match=r"A must have at least one row"):
         scaled_gershgorin_upper(sp.csr_array((0, 0)))
+    with pytest.raises(ValueError, match=r"A must contain only finite values"):
+        scaled_gershgorin_upper(sp.csr_array(np.array([[1.0, np.nan], [np.nan, 1.0]])))
     with pytest.raises(ValueError, match=r"A must be symmetric"):
         scaled_gershgorin_upper(sp.csr_array(np.triu(np.ones((4, 4)))))
     # a block bound above the scalar one is not returned
