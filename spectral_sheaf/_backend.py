@@ -17,6 +17,8 @@ import scipy.sparse as sp_cpu
 
 __all__ = [
     "array_namespace",
+    "dense_product",
+    "diagonal_matrix",
     "is_cupy",
     "require_cupy",
     "sparse_namespace",
@@ -103,3 +105,20 @@ def to_cupy(obj: Any) -> Any:
     if sp_cpu.issparse(obj):
         return cpx_sparse.csr_matrix(sp_cpu.csr_array(obj))
     return cp.asarray(obj)
+
+
+def dense_product(A: Any, V: Any) -> Any:
+    """Return ``A @ V`` (a matrix or operator times a dense block) as a plain array.
+
+    A legacy scipy matrix class or a dense ``np.matrix`` gives an ``np.matrix``; it
+    becomes an ndarray. CuPy results pass through.
+    """
+    W = A @ V
+    return W if is_cupy(W) else np.asarray(W)
+
+
+def diagonal_matrix(values: Any) -> Any:
+    """Return a sparse CSR diagonal matrix on the device of ``values``."""
+    if is_cupy(values):
+        return require_cupy()[1].diags(values, format="csr")
+    return sp_cpu.diags_array(values, format="csr")

@@ -21,6 +21,7 @@ import scipy.special
 from scipy.integrate import solve_ivp
 from scipy.sparse.linalg import LinearOperator, aslinearoperator, expm_multiply, splu
 
+from .. import _backend
 from .._validation import (
     as_csr,
     as_float_array,
@@ -36,7 +37,7 @@ from ..filters._chebyshev import (
     locality_order,
     permute_symmetric,
 )
-from ..filters._exact import full_eigenbasis
+from ..filters._exact import EXACT_MAX, full_eigenbasis
 from ..spectral import EigenResult, gershgorin_bounds, spectral_bounds
 
 __all__ = ["DiffusionResult", "heat_chebyshev_coefficients", "heat_diffusion"]
@@ -56,6 +57,7 @@ class DiffusionResult:
     ----------
     times : ndarray, shape (T,)
     states : ndarray, shape (T, n) or (T, n, channels)
+        A CuPy array for CuPy input.
     method : str
     energy : ndarray, shape (T,) or None
         Dirichlet energy ``tr(X(t)^T L X(t))`` (``trace=True``).
@@ -133,6 +135,14 @@ def heat_diffusion(
 ) -> DiffusionResult:
     """Integrate ``M dX/dt = -L X`` from ``X(0) = X0`` and return ``X`` at ``times``.
 
+    CuPy input (a cupyx sparse or CuPy dense ``L``, a CuPy ``X0``, a diagonal cupyx
+    ``M``) stays on the device and gives CuPy states. There the methods that need only
+    products with ``L`` run: ``"chebyshev"`` (the default; the generic three-term
+    recurrence), ``"euler"``, ``"rk4"``, ``"eigen"`` (dense ``eigh``, n <= 5000, no
+    ``basis``) and the implicit methods with ``solver="cg"``; the others are an error
+    that says so. The Gershgorin bound and the Lanczos check of ``lambda_max`` run on
+    the device too.
+
     Parameters
     ----------
     L : sparse, dense or LinearOperator, shape (n, n)
@@ -188,11 +198,19 @@ def heat_diffusion(
     t0 = time.perf_counter()
     check_option(method, "method", _METHODS)
     tol = check_positive_real(tol, "tol")
+    t = _times(times)
+    if dt is not None:
+        dt = check_positive_real(dt, "dt")
+    check_option(solver, "solver", ("factor", "cg"))
+    check_int(maxiter, "maxiter", minimum=1)
+    if any(_backend.is_cupy(a) for a in (L, X0, M, kernel)):
+        return _heat_diffusion_generic(L, X0, t, M=M, method=method, tol=tol, dt=dt,
+                                       lambda_max=lambda_max, basis=basis, kernel=kernel,
+                                       trace=trace, solver=solver, maxiter=maxiter, t0=t0)
     Lop, n = as_operator(L, "L")
     X = as_signals(X0, n, "X0", match="L")
     one = X.ndim == 1
     X = X.reshape(n, -1).astype(np.float64, copy=False)  # read, never written
-    t = _times(times)
     Mm = None
     mdiag = None
     if M is not None:
@@ -204,10 +222,6 @@ def heat_diffusion(
             mdiag = Mm.diagonal().astype(np.float64)
         if np.any(Mm.diagonal() <= 0):
             raise ValueError("M must be positive definite; got a diagonal entry <= 0")
-    if dt is not None:
-        dt = check_positive_real(dt, "dt")
-    check_option(solver, "solver", ("factor", "cg"))
-    check_int(maxiter, "maxiter", minimum=1)
     if method == "auto":
         method = "chebyshev" if (Mm is None or mdiag is not None) else "expm_multiply"
     if method in ("chebyshev", "euler", "rk4") and Mm is not None and mdiag is None:
@@ -229,34 +243,18 @@ def heat_diffusion(
     else:
         A, Y0, unscale = Lop, X, None
 
-    def lmax_of(B: Any) -> float:
-        if lambda_max is not None:
-            lm = check_positive_real(lambda_max, "lambda_max")
-            ritz = spectral_bounds(B, steps=20, rng=0).lambda_max
-            if lm < ritz - 1e-10 * max(1.0, ritz):
-                raise ValueError(f"lambda_max={lm:.6g} is below the spectrum: L has a Ritz "
-                                 f"value {ritz:.6g}; leave lambda_max out for a guaranteed "
-                                 "bound")
-            return lm
-        if not isinstance(B, LinearOperator):
-            return max(float(gershgorin_bounds(B)[1]), 1e-300)
-        b = spectral_bounds(B, steps=30, rng=0)
-        return max(b.upper + 0.01 * (b.upper - b.lower), 1e-300)
-
     if method == "eigen":
         states = _eigen(A, Y0, t, basis, Mm if mdiag is None else None)
     elif method == "chebyshev":
-        states = _chebyshev(A, Y0, t, lmax_of(A), tol, counter)
+        states = _chebyshev(A, Y0, t, _lambda_max(A, lambda_max), tol, counter)
     elif method in ("euler", "rk4"):
-        states = _explicit(A, Y0, t, lmax_of(A), dt, method, counter)
+        states = _explicit(A, Y0, t, _lambda_max(A, lambda_max), dt, method, counter)
     elif method == "expm_multiply":
         states = _expm(Lop, X, t, Mm, counter)
     elif method == "rk45":
         states = _rk45(Lop, X, t, Mm, tol, counter)
     else:
-        if dt is None:
-            raise ValueError(f"method={method!r} needs dt (the step); e.g. dt = "
-                             f"{max(float(t[-1]), 1.0) / 100:.3g}")
+        dt = _need_dt(method, dt, t)
         if isinstance(Lop, LinearOperator) and solver == "factor":
             raise ValueError(f"method={method!r} with solver='factor' factorises M + theta "
                              "dt L; L must be a matrix, not a LinearOperator (or use "
@@ -267,19 +265,139 @@ def heat_diffusion(
         states = _implicit(Lop, X, t, Mm, mdiag, dt, method, solver, tol, maxiter, counter)
     if unscale is not None and method in ("chebyshev", "euler", "rk4", "eigen"):
         states = states * unscale[None]
+    return _result(t, states, method, Lop, Mm, X, K, trace, one, counter, t0)
+
+
+_DEVICE_METHODS = ("auto", "chebyshev", "euler", "rk4", "eigen", "implicit_euler",
+                   "crank_nicolson")
+
+
+def _heat_diffusion_generic(L: Any, X0: Any, t: np.ndarray, *, M: Any, method: str,
+                            tol: float, dt: float | None, lambda_max: float | None,
+                            basis: EigenResult | None, kernel: Any, trace: bool,
+                            solver: str, maxiter: int, t0: float) -> DiffusionResult:
+    """:func:`heat_diffusion` for CuPy input, by products only (tested on SciPy input).
+
+    The methods that need nothing but products with ``L`` run where the arrays are:
+    Chebyshev, explicit Euler and RK4, dense ``eigh`` (n <= 5000), and the implicit
+    methods with block CG. ``M`` must be None or diagonal.
+    """
+    xp = _backend.array_namespace(L, X0, M, kernel)  # a CPU/GPU mix is a TypeError
+    if method not in _DEVICE_METHODS or (method in ("implicit_euler", "crank_nicolson")
+                                         and solver != "cg"):
+        what = f"method={method!r}" + (f" with solver={solver!r}" if solver != "cg"
+                                       and method in ("implicit_euler", "crank_nicolson")
+                                       else "")
+        raise ValueError(
+            f"{what} runs on the CPU only; for CuPy input use method 'chebyshev', "
+            "'euler', 'rk4', 'eigen', or 'implicit_euler'/'crank_nicolson' with "
+            "solver='cg', or move L and X0 to the host with spectral_sheaf._backend.to_numpy")
+    if method == "auto":
+        method = "chebyshev"
+    if basis is not None:
+        raise ValueError("basis (a host EigenResult) is not taken with CuPy input; "
+                         "method='eigen' diagonalises on the device")
+    shape: tuple[int, ...] = tuple(getattr(L, "shape", ()))
+    if len(shape) != 2 or shape[0] != shape[1] or not hasattr(L, "__matmul__"):
+        raise ValueError(f"L must be a square matrix; got shape {shape}")
+    n = shape[0]
+    X = xp.asarray(X0)
+    if X.ndim not in (1, 2) or X.shape[0] != n:
+        raise ValueError(f"X0 must have shape (n,) or (n, channels) with n = {n} rows to "
+                         f"match L; got shape {X.shape}")
+    if xp.iscomplexobj(X):
+        raise TypeError("X0 must be real; got a complex array")
+    one = X.ndim == 1
+    X = X.reshape(n, -1).astype(xp.float64)
+    if not bool(xp.isfinite(X).all()):
+        raise ValueError("X0 must contain only finite values; got NaN or inf")
+    mdiag = None
+    if M is not None:
+        if getattr(M, "shape", ()) != (n, n) or not hasattr(M, "tocoo"):
+            raise ValueError(f"M must be a sparse matrix with the shape of L, ({n}, {n}); "
+                             f"got {type(M).__name__} of shape {getattr(M, 'shape', ())}")
+        Mc = M.tocoo()
+        if bool((Mc.data[Mc.row != Mc.col] != 0).any()):
+            raise ValueError("M must be diagonal (lumped) for CuPy input; use a lumped mass "
+                             "matrix, or the CPU for a full M")
+        mdiag = xp.asarray(M.diagonal()).astype(xp.float64)
+        if bool((mdiag <= 0).any()):
+            raise ValueError("M must be positive definite; got a diagonal entry <= 0")
+    K = None
+    if kernel is not None:
+        K = xp.asarray(kernel).astype(xp.float64).reshape(n, -1)
+    counter = {"mv": 0, "steps": 0}
+    A, Y0, unscale = L, X, None
+    if mdiag is not None and method != "implicit_euler" and method != "crank_nicolson":
+        sinv = 1.0 / xp.sqrt(mdiag)
+        if hasattr(L, "tocsr"):
+            S = _backend.diagonal_matrix(sinv)
+            A = S @ L @ S
+        else:
+            A = L * sinv[:, None] * sinv[None, :]
+        Y0, unscale = X / sinv[:, None], sinv[:, None]
+    if method == "eigen":
+        if n > EXACT_MAX:
+            raise ValueError(f"method='eigen' diagonalises densely up to {EXACT_MAX} rows; "
+                             f"got n = {n}: use method='chebyshev'")
+        lam, U = xp.linalg.eigh(A.toarray() if hasattr(A, "toarray") else A)
+        coef = U.T @ Y0
+        lam = xp.maximum(lam, 0.0)
+        states = xp.stack([U @ (xp.exp(-float(ti) * lam)[:, None] * coef) for ti in t])
+    elif method == "chebyshev":
+        states = _chebyshev(A, Y0, t, _lambda_max(A, lambda_max), tol, counter)
+    elif method in ("euler", "rk4"):
+        states = _explicit(A, Y0, t, _lambda_max(A, lambda_max), dt, method, counter)
+    else:
+        dt = _need_dt(method, dt, t)
+        states = _implicit(L, X, t, None, mdiag, dt, method, "cg", tol, maxiter, counter)
+    if unscale is not None:
+        states = states * unscale[None]
+    return _result(t, states, method, L, M, X, K, trace, one, counter, t0)
+
+
+def _lambda_max(A: Any, given: float | None) -> float:
+    """Return the top of the interval: a given ``lambda_max`` checked by Lanczos, or a bound."""
+    if given is not None:
+        lm = check_positive_real(given, "lambda_max")
+        ritz = spectral_bounds(A, steps=20, rng=0).lambda_max
+        if lm < ritz - 1e-10 * max(1.0, ritz):
+            raise ValueError(f"lambda_max={lm:.6g} is below the spectrum: L has a Ritz "
+                             f"value {ritz:.6g}; leave lambda_max out for a guaranteed "
+                             "bound")
+        return lm
+    if not isinstance(A, LinearOperator):
+        return max(float(gershgorin_bounds(A)[1]), 1e-300)
+    b = spectral_bounds(A, steps=30, rng=0)
+    return max(b.upper + 0.01 * (b.upper - b.lower), 1e-300)
+
+
+def _need_dt(method: str, dt: float | None, t: np.ndarray) -> float:
+    if dt is None:
+        raise ValueError(f"method={method!r} needs dt (the step); e.g. dt = "
+                         f"{max(float(t[-1]), 1.0) / 100:.3g}")
+    return dt
+
+
+def _result(t: np.ndarray, states: Any, method: str, L: Any, M: Any, X: Any, K: Any,
+            trace: bool, one: bool, counter: dict, t0: float) -> DiffusionResult:
+    """Energies, distances to the harmonic projection, and the result (numpy or CuPy)."""
+    xp = _backend.array_namespace(states)
     energy = None
     if trace:
-        energy = np.array([float(np.sum(Xt * np.asarray(Lop @ Xt))) for Xt in states])
+        energy = np.array([float(xp.sum(Xt * _backend.dense_product(L, Xt)))
+                           for Xt in states])
     dist = None
     if K is not None:
-        MK = K if Mm is None else np.asarray(Mm @ K)
+        MK = K if M is None else _backend.dense_product(M, K)
         G = K.T @ MK
-        P0 = K @ np.linalg.solve(G, MK.T @ X)
+        P0 = K @ xp.linalg.solve(G, MK.T @ X)
         diffs = states - P0[None]
-        if Mm is None:
-            dist = np.sqrt(np.einsum("tnc,tnc->t", diffs, diffs))
+        if M is None:
+            sq = [float(xp.sum(d * d)) for d in diffs]
         else:
-            dist = np.sqrt(np.array([float(np.sum(d * np.asarray(Mm @ d))) for d in diffs]))
+            sq = [float(xp.sum(d * _backend.dense_product(M, d))) for d in diffs]
+        dist = np.sqrt(np.array(sq))
     if one:
         states = states[:, :, 0]
     return DiffusionResult(t, states, method, energy, dist, counter["mv"], counter["steps"],
@@ -326,7 +444,7 @@ def _chebyshev(A: Any, Y0: np.ndarray, t: np.ndarray, lmax: float, tol: float,
             counter["mv"] += (coef.size - 1) * Y.shape[1]
             counter["steps"] += coef.size - 1
         out.append(Y)
-    states = np.stack(out)
+    states = _backend.array_namespace(Y0).stack(out)
     if perm is not None:
         unpermuted = np.empty_like(states)
         unpermuted[:, perm] = states
@@ -348,7 +466,7 @@ def _explicit(A: Any, Y0: np.ndarray, t: np.ndarray, lmax: float, dt: float | No
 
     def f(_: float, Y: np.ndarray) -> np.ndarray:
         counter["mv"] += Y.shape[1]
-        return -np.asarray(A @ Y)
+        return -_backend.dense_product(A, Y)
 
     return march(Y0, t, dt, explicit_step(f, method), counter)
 
@@ -372,7 +490,7 @@ def march(Y0: np.ndarray, t: np.ndarray, dt: float,
             if ti - now < 1e-14 * max(1.0, ti):
                 now = ti
         out.append(Y)
-    return np.stack(out)
+    return _backend.array_namespace(Y0).stack(out)
 
 
 def explicit_step(f: Callable[[float, np.ndarray], np.ndarray],
@@ -463,18 +581,20 @@ def _implicit(L: Any, X: np.ndarray, t: np.ndarray, M: Any, mdiag: np.ndarray | 
     n = X.shape[0]
     theta = 1.0 if method == "implicit_euler" else 0.5
     if solver == "cg":
-        m = np.ones(n) if mdiag is None else mdiag
-        ldiag = None if isinstance(L, LinearOperator) else np.asarray(L.diagonal(), float)
+        xp = _backend.array_namespace(X)
+        m = xp.ones(n) if mdiag is None else mdiag
+        ldiag = None if isinstance(L, LinearOperator) else \
+            xp.asarray(L.diagonal()).astype(xp.float64)
 
         def cg_step(_: float, Y: np.ndarray, h: float) -> np.ndarray:
             rhs = m[:, None] * Y
             if theta < 1.0:
-                rhs = rhs - (1.0 - theta) * h * np.asarray(L @ Y)
+                rhs = rhs - (1.0 - theta) * h * _backend.dense_product(L, Y)
                 counter["mv"] += Y.shape[1]
 
             def apply(V: np.ndarray) -> np.ndarray:
                 counter["mv"] += V.shape[1]
-                return m[:, None] * V + (theta * h) * np.asarray(L @ V)
+                return m[:, None] * V + (theta * h) * _backend.dense_product(L, V)
 
             dinv = None if ldiag is None else 1.0 / (m + theta * h * ldiag)
             return block_cg(apply, rhs, Y, dinv, tol, maxiter)
@@ -507,31 +627,32 @@ def block_cg(apply: Callable[[np.ndarray], np.ndarray], B: np.ndarray, X0: np.nd
     ``||B_j - A X_j|| <= tol ||B_j||``; a column that does not within ``maxiter``
     iterations raises RuntimeError with its residual.
     """
+    xp = _backend.array_namespace(B)
     X = X0.copy()
     R = B - apply(X)
-    target = tol * np.linalg.norm(B, axis=0)
+    target = tol * xp.linalg.norm(B, axis=0)
     Z = R if dinv is None else dinv[:, None] * R
     P = Z.copy()
-    rz = np.einsum("ij,ij->j", R, Z)
+    rz = xp.einsum("ij,ij->j", R, Z)
     for _ in range(maxiter):
-        res = np.linalg.norm(R, axis=0)
+        res = xp.linalg.norm(R, axis=0)
         active = res > target
         if not active.any():
             return X
         AP = apply(P)
-        pap = np.einsum("ij,ij->j", P, AP)
-        alpha = np.where(active & (pap > 0), rz / np.where(pap > 0, pap, 1.0), 0.0)
+        pap = xp.einsum("ij,ij->j", P, AP)
+        alpha = xp.where(active & (pap > 0), rz / xp.where(pap > 0, pap, 1.0), 0.0)
         X += alpha * P
         R -= alpha * AP
         Z = R if dinv is None else dinv[:, None] * R
-        rz_new = np.einsum("ij,ij->j", R, Z)
-        beta = np.where(rz > 0, rz_new / np.where(rz > 0, rz, 1.0), 0.0)
+        rz_new = xp.einsum("ij,ij->j", R, Z)
+        beta = xp.where(rz > 0, rz_new / xp.where(rz > 0, rz, 1.0), 0.0)
         P = Z + beta * P
         rz = rz_new
-    res = np.linalg.norm(R, axis=0)
-    if np.any(res > target):
-        worst = int(np.argmax(res / np.maximum(target, 1e-300)))
-        rel = res[worst] / max(float(np.linalg.norm(B[:, worst])), 1e-300)
+    res = xp.linalg.norm(R, axis=0)
+    if xp.any(res > target):
+        worst = int(xp.argmax(res / xp.maximum(target, 1e-300)))
+        rel = float(res[worst]) / max(float(xp.linalg.norm(B[:, worst])), 1e-300)
         raise RuntimeError(
             f"CG did not reach tol={tol:.3g} in maxiter={maxiter} iterations: channel "
             f"{worst} has relative residual {rel:.3g}; raise maxiter or tol, or use "

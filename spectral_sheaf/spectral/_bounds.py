@@ -10,6 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator, aslinearoperator
 
+from .. import _backend
 from .._validation import (
     as_csr,
     check_finite,
@@ -58,8 +59,11 @@ class SpectralBounds:
 def gershgorin_bounds(A: Any) -> tuple[float, float]:
     """Gershgorin interval ``[min_i a_ii - r_i, max_i a_ii + r_i]`` of a symmetric matrix.
 
-    Every eigenvalue lies in it (``r_i`` is the off-diagonal absolute row sum).
+    Every eigenvalue lies in it (``r_i`` is the off-diagonal absolute row sum). A CuPy
+    matrix (cupyx sparse or dense) is bounded on the device.
     """
+    if _backend.is_cupy(A):
+        return _gershgorin_generic(A)
     M = as_csr(A, "A", allow_complex=True)
     check_square(M, "A")
     if M.shape[0] == 0:
@@ -70,6 +74,19 @@ def gershgorin_bounds(A: Any) -> tuple[float, float]:
     d = M.diagonal()
     r = np.asarray(abs(M).sum(axis=1)).ravel() - np.abs(d)
     return float(np.min(d.real - r)), float(np.max(d.real + r))
+
+
+def _gershgorin_generic(A: Any) -> tuple[float, float]:
+    """Return the Gershgorin interval by array operations that scipy and cupyx share."""
+    xp = _backend.array_namespace(A)
+    shape: tuple[int, ...] = tuple(getattr(A, "shape", ()))
+    if len(shape) != 2 or shape[0] != shape[1]:
+        raise ValueError(f"A must be a square matrix; got shape {shape}")
+    if shape[0] == 0:
+        raise ValueError("A must have at least one row; got shape (0, 0)")
+    d = xp.asarray(A.diagonal())
+    r = xp.asarray(abs(A).sum(axis=1)).ravel() - abs(d)
+    return float((d.real - r).min()), float((d.real + r).max())
 
 
 @nb.njit(parallel=True, cache=True)
@@ -102,7 +119,8 @@ def spectral_bounds(A: Any, *, steps: int = 30, rng: Any = None) -> SpectralBoun
     Parameters
     ----------
     A : sparse, dense or LinearOperator, shape (n, n)
-        Symmetric (Hermitian).
+        Symmetric (Hermitian). A CuPy matrix runs on the device (the Lanczos vectors
+        stay there; only the small tridiagonal problem is solved on the host).
     steps : int
         Lanczos steps (at most n).
     rng : Generator, int or None
@@ -114,30 +132,43 @@ def spectral_bounds(A: Any, *, steps: int = 30, rng: Any = None) -> SpectralBoun
     """
     steps = check_int(steps, "steps", minimum=1)
     g = check_rng(rng)
-    if isinstance(A, LinearOperator):
-        op = A
-        gersh = None
+    xp = np
+    if _backend.is_cupy(A):  # the Lanczos vectors stay on the device
+        xp = _backend.array_namespace(A)
+        gersh = gershgorin_bounds(A)  # checks the shape
+        n = A.shape[0]
+        dtype = np.result_type(np.dtype(A.dtype.name), np.float64)
+
+        def matvec(v: Any) -> Any:
+            return A @ v
     else:
-        M = as_csr(A, "A", allow_complex=True)
-        check_square(M, "A")
-        op = aslinearoperator(M)
-        gersh = gershgorin_bounds(M)
-    n = op.shape[0]
-    if op.shape != (n, n):
-        raise ValueError(f"A must be square; got shape {op.shape}")
-    if n == 0:
-        raise ValueError("A must have at least one row; got shape (0, 0)")
+        if isinstance(A, LinearOperator):
+            op = A
+            gersh = None
+        else:
+            M = as_csr(A, "A", allow_complex=True)
+            check_square(M, "A")
+            op = aslinearoperator(M)
+            gersh = gershgorin_bounds(M)
+        n = op.shape[0]
+        if op.shape != (n, n):
+            raise ValueError(f"A must be square; got shape {op.shape}")
+        if n == 0:
+            raise ValueError("A must have at least one row; got shape (0, 0)")
+        dtype = np.result_type(op.dtype, np.float64)
+
+        def matvec(v: Any) -> Any:
+            return np.asarray(op.matvec(v)).ravel()
     k = min(steps, n)
-    dtype = np.result_type(op.dtype, np.float64)
-    Q = np.zeros((n, k + 1), dtype=dtype, order="F")  # contiguous columns
+    Q = xp.zeros((n, k + 1), dtype=dtype, order="F")  # contiguous columns
     alpha = np.zeros(k)
     beta = np.zeros(k)
-    q = g.standard_normal(n).astype(dtype)
-    Q[:, 0] = q / np.linalg.norm(q)
+    q = xp.asarray(g.standard_normal(n).astype(dtype))
+    Q[:, 0] = q / xp.linalg.norm(q)
     m = k
     for j in range(k):  # Lanczos steps, each one operator application
-        w = np.asarray(op.matvec(Q[:, j])).ravel().astype(dtype)
-        alpha[j] = float(np.real(np.vdot(Q[:, j], w)))
+        w = matvec(Q[:, j]).astype(dtype)
+        alpha[j] = float(xp.real(xp.vdot(Q[:, j], w)))
         # the three-term recurrence, then full reorthogonalisation by classical
         # Gram-Schmidt, repeated only when it cancelled more than 1 - 1/sqrt(2) of w
         # (Kahan and Parlett's "twice is enough": a second pass is rarely needed, and
@@ -146,15 +177,15 @@ def spectral_bounds(A: Any, *, steps: int = 30, rng: Any = None) -> SpectralBoun
         if j:
             w -= beta[j - 1] * Q[:, j - 1]
         Qj = Q[:, : j + 1]
-        QjH = Qj.conj().T if np.iscomplexobj(Qj) else Qj.T
-        before = float(np.linalg.norm(w))
+        QjH = Qj.conj().T if xp.iscomplexobj(Qj) else Qj.T
+        before = float(xp.linalg.norm(w))
         for _ in range(2):
             w -= Qj @ (QjH @ w)
-            after = float(np.linalg.norm(w))
+            after = float(xp.linalg.norm(w))
             if after > 0.7071 * before:
                 break
             before = after
-        beta[j] = float(np.linalg.norm(w))
+        beta[j] = float(xp.linalg.norm(w))
         if beta[j] <= 1e-13 * max(1.0, abs(alpha[j])):
             m = j + 1  # invariant subspace found: the Ritz values are exact
             beta[j] = 0.0

@@ -217,3 +217,95 @@ def test_bad_input_messages():
     with pytest.raises(ValueError, match=r"method='eigen' diagonalises densely up to 5000 "
                        r"rows; got n = 5001: pass basis=, or use method='chebyshev'"):
         heat_diffusion(big, np.ones(5001), [1.0], method="eigen")
+
+
+# --- the products-only path that CuPy input takes, run here on SciPy input -----------
+
+def _generic(L, X0, times, **kw):
+    from spectral_sheaf.diffusion._linear import _heat_diffusion_generic
+
+    opts = {"M": None, "method": "chebyshev", "tol": 1e-10, "dt": None, "lambda_max": None,
+            "basis": None, "kernel": None, "trace": False, "solver": "cg", "maxiter": 1000,
+            "t0": 0.0}
+    opts.update(kw)
+    return _heat_diffusion_generic(L, X0, np.asarray(times, dtype=float), **opts)
+
+
+@pytest.mark.parametrize("method", ["auto", "chebyshev", "euler", "rk4", "eigen",
+                                    "implicit_euler", "crank_nicolson"])
+def test_device_path_matches_the_cpu_path_with_a_lumped_mass(method):
+    A = erdos_renyi_graph(60, 0.1, rng=5)
+    L = graph_laplacian(A)
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((60, 3))
+    M = sp.diags_array(rng.uniform(0.5, 2.0, 60))
+    K = np.ones((60, 1))
+    dt = STEPPED.get(method)
+    times = [0.0, 0.2, 1.0]
+    solver = "cg" if method in ("implicit_euler", "crank_nicolson") else "factor"
+    ref = heat_diffusion(L, X, times, M=M, method=method, dt=dt, kernel=K, trace=True,
+                         tol=1e-10, solver=solver)
+    r = _generic(L, X, times, M=M, method=method, dt=dt, kernel=K, trace=True)
+    np.testing.assert_allclose(r.states, ref.states, atol=1e-9)
+    np.testing.assert_allclose(r.energy, ref.energy, rtol=1e-9)
+    np.testing.assert_allclose(r.distance_to_harmonic, ref.distance_to_harmonic, rtol=1e-9)
+    exact = heat_diffusion(L, X, times, M=M, method="eigen").states
+    accuracy = {"euler": 5e-3, "implicit_euler": 5e-3, "crank_nicolson": 1e-3,
+                "rk4": 1e-5}.get(method, 1e-8)
+    np.testing.assert_allclose(r.states, exact, atol=accuracy)
+    assert r.method == ("chebyshev" if method == "auto" else method)
+    one = _generic(L, X[:, 0], times, M=M, method=method, dt=dt)
+    assert one.states.shape == (3, 60)
+    np.testing.assert_allclose(one.states, r.states[:, :, 0], atol=1e-12)
+
+
+def test_device_path_on_a_dense_matrix_and_without_mass():
+    L = graph_laplacian(cycle_graph(30)).toarray()
+    X = np.random.default_rng(0).standard_normal(30)
+    ref = heat_diffusion(L, X, [0.5, 2.0], method="eigen").states
+    for method in ("chebyshev", "rk4", "eigen"):
+        r = _generic(L, X, [0.5, 2.0], method=method, dt=1e-2)
+        np.testing.assert_allclose(r.states, ref, atol=1e-8, err_msg=method)
+    M = sp.diags_array(np.full(30, 2.0))
+    r = _generic(L, X, [0.5, 2.0], M=M, method="chebyshev")
+    np.testing.assert_allclose(r.states, heat_diffusion(L, X, [0.5, 2.0], M=M).states,
+                               atol=1e-9)
+
+
+def test_device_path_messages():
+    L = graph_laplacian(cycle_graph(10))
+    X = np.ones(10)
+    with pytest.raises(ValueError, match=r"method='rk45' runs on the CPU only; for CuPy "
+                       r"input use method 'chebyshev'"):
+        _generic(L, X, [1.0], method="rk45")
+    with pytest.raises(ValueError, match=r"method='implicit_euler' with solver='factor' runs "
+                       r"on the CPU only.*to_numpy"):
+        _generic(L, X, [1.0], method="implicit_euler", solver="factor", dt=0.1)
+    with pytest.raises(ValueError, match=r"method='crank_nicolson' needs dt"):
+        _generic(L, X, [1.0], method="crank_nicolson")
+    with pytest.raises(ValueError, match=r"basis \(a host EigenResult\) is not taken"):
+        _generic(L, X, [1.0], method="eigen", basis=object())
+    with pytest.raises(ValueError, match=r"L must be a square matrix; got shape \(10, 9\)"):
+        _generic(sp.csr_array((10, 9)), X, [1.0])
+    with pytest.raises(ValueError, match=r"X0 must have shape \(n,\) or \(n, channels\) with "
+                       r"n = 10 rows to match L; got shape \(9,\)"):
+        _generic(L, np.ones(9), [1.0])
+    with pytest.raises(TypeError, match=r"X0 must be real; got a complex array"):
+        _generic(L, X + 1j, [1.0])
+    with pytest.raises(ValueError, match=r"X0 must contain only finite values"):
+        _generic(L, np.r_[np.nan, np.ones(9)], [1.0])
+    band = sp.eye_array(10) + 0.1 * sp.diags_array(np.ones(9), offsets=1)
+    with pytest.raises(ValueError, match=r"M must be diagonal \(lumped\) for CuPy input"):
+        _generic(L, X, [1.0], M=sp.csr_array(band + band.T))
+    with pytest.raises(ValueError, match=r"M must be positive definite; got a diagonal "
+                       r"entry <= 0"):
+        _generic(L, X, [1.0], M=sp.diags_array(np.r_[0.0, np.ones(9)]).tocsr())
+    with pytest.raises(ValueError, match=r"M must be a sparse matrix with the shape of L, "
+                       r"\(10, 10\); got ndarray of shape \(10, 10\)"):
+        _generic(L, X, [1.0], M=np.eye(10))
+    with pytest.raises(ValueError, match=r"method='eigen' diagonalises densely up to 5000"):
+        _generic(graph_laplacian(cycle_graph(5001)), np.ones(5001), [1.0], method="eigen")
+    with pytest.raises(ValueError, match=r"dt=.* exceeds the stability limit"):
+        _generic(L, X, [1.0], method="euler", dt=1.0)
+    with pytest.raises(ValueError, match=r"lambda_max=1 is below the spectrum"):
+        _generic(L, X, [1.0], lambda_max=1.0)

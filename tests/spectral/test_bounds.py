@@ -77,3 +77,19 @@ def test_block_detection_and_messages():
     # no scaling steps: the plain (block) Gershgorin bound
     np.testing.assert_allclose(scaled_gershgorin_upper(L, block_size=1, iterations=0),
                                gershgorin_bounds(L)[1], rtol=1e-10)
+
+
+def test_generic_gershgorin_matches_the_kernel():
+    # the array-operation version that CuPy input takes, on SciPy and dense input
+    from spectral_sheaf.spectral._bounds import _gershgorin_generic
+
+    rng = np.random.default_rng(2)
+    B = sp.random_array((40, 40), density=0.2, rng=rng)
+    A = sp.csr_array(B + B.T + sp.diags_array(rng.uniform(-1, 3, 40)))
+    expected = gershgorin_bounds(A)
+    np.testing.assert_allclose(_gershgorin_generic(A), expected, rtol=1e-14)
+    np.testing.assert_allclose(_gershgorin_generic(A.toarray()), expected, rtol=1e-14)
+    with pytest.raises(ValueError, match=r"A must be a square matrix; got shape \(3, 4\)"):
+        _gershgorin_generic(np.ones((3, 4)))
+    with pytest.raises(ValueError, match=r"A must have at least one row"):
+        _gershgorin_generic(np.ones((0, 0)))
