@@ -57,6 +57,7 @@ def emulated_device(monkeypatch):
     monkeypatch.setattr(_backend, "is_cupy", looks_like_cupy)
     monkeypatch.setattr(_chebyshev, "is_cupy", looks_like_cupy)
     monkeypatch.setattr(_backend, "require_cupy", lambda: (np, sp))
+    return monkeypatch
 
 
 def test_emulated_device_dispatch(emulated_device):
@@ -90,3 +91,44 @@ def test_emulated_device_dispatch(emulated_device):
     # the dispatch did take the device branch: a CPU-only method is refused there
     with pytest.raises(ValueError, match=r"method='rk45' runs on the CPU only"):
         heat_diffusion(L, X, [1.0], method="rk45")
+
+
+def test_emulated_device_lanczos_chebnet_and_nsd(emulated_device):
+    from spectral_sheaf.diffusion import nsd_diffusion
+    from spectral_sheaf.filters import chebnet_propagate, lanczos_filter
+    from spectral_sheaf.graphs import graph_laplacian, grid_graph
+    from spectral_sheaf.sheaf import random_sheaf, sheaf_laplacian
+
+    L = graph_laplacian(grid_graph((8, 9)), normalization="sym")
+    X = np.random.default_rng(3).standard_normal((72, 3))
+    w, U = np.linalg.eigh(L.toarray())
+    Y = lanczos_filter(L, X, lambda lam: 1.0 / (1.0 + 5.0 * lam), tol=1e-12)
+    np.testing.assert_allclose(Y, U @ ((1.0 / (1.0 + 5.0 * w))[:, None] * (U.T @ X)),
+                               atol=1e-9)
+    with pytest.raises(ValueError, match=r"X must have shape \(n,\) or \(n, channels\) "
+                       r"with n = 72 rows to match A; got shape \(5,\)"):
+        lanczos_filter(L, np.ones(5), np.exp)
+    with pytest.raises(ValueError, match=r"X must contain only finite values"):
+        lanczos_filter(L, np.full(72, np.nan), np.exp)
+    W = np.random.default_rng(4).standard_normal((3, 3, 2))
+    T1 = L - sp.eye_array(72)  # lambda_max = 2
+    expected = X @ W[0] + (T1 @ X) @ W[1] + (2 * (T1 @ (T1 @ X)) - X) @ W[2]
+    np.testing.assert_allclose(chebnet_propagate(L, X, W, lambda_max=2.0), expected,
+                               atol=1e-12)
+    with pytest.raises(ValueError, match=r"weights must be a 3-D array; got 2-D"):
+        chebnet_propagate(L, X, W[0], lambda_max=2.0)
+    S = sheaf_laplacian(random_sheaf(grid_graph((3, 4)), 2, kind="orthogonal", rng=0),
+                        normalization="sym")
+    Z = np.random.default_rng(5).standard_normal((24, 2))
+    rng = np.random.default_rng(6)
+    W1, W2 = rng.standard_normal((2, 2)), rng.standard_normal((2, 2))
+    # the device branch against the CPU branch (reached by undoing the emulation)
+    got = nsd_diffusion(S, Z, [0.5, 1.0], d=2, W1=W1, W2=W2, activation="tanh",
+                        method="rk4", dt=0.01, trace=True)
+    with pytest.raises(ValueError, match=r"method='rk45' runs on the CPU only"):
+        nsd_diffusion(S, Z, [1.0], d=2)
+    emulated_device.undo()
+    ref = nsd_diffusion(S, Z, [0.5, 1.0], d=2, W1=W1, W2=W2, activation="tanh",
+                        method="rk4", dt=0.01, trace=True)
+    np.testing.assert_allclose(got.states, ref.states, atol=1e-13)
+    np.testing.assert_allclose(got.energy, ref.energy, rtol=1e-12)

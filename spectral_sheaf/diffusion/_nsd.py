@@ -16,6 +16,7 @@ from typing import Any, Literal
 import numpy as np
 from scipy.integrate import solve_ivp
 
+from .. import _backend
 from .._validation import as_csr, as_float_array, check_option, check_positive_real, check_square
 from ._linear import DiffusionResult, _times, explicit_step, march
 
@@ -48,7 +49,9 @@ def nsd_diffusion(
     ----------
     laplacian : sparse, shape (n d, n d), or callable
         The (normalised) sheaf Laplacian, or a function ``t -> Laplacian`` for a
-        time-dependent sheaf (called at every stage of every step).
+        time-dependent sheaf (called at every stage of every step). A cupyx Laplacian
+        (with CuPy ``X0``, ``W1``, ``W2``) runs on the device with ``"euler"`` or
+        ``"rk4"`` and gives CuPy states.
     X0 : array, shape (n d, f) or (n d,)
     times : float or array
         Non-negative, non-decreasing output times.
@@ -79,27 +82,50 @@ def nsd_diffusion(
     if not isinstance(d, int | np.integer) or d < 1:
         raise ValueError(f"d must be an integer >= 1; got {d!r}")
     t = _times(times)
+    first = laplacian(0.0) if callable(laplacian) else laplacian
+    name = "laplacian(0)" if callable(laplacian) else "laplacian"
+    if any(_backend.is_cupy(a) for a in (first, X0, W1, W2)):
+        xp = _backend.array_namespace(first, X0, W1, W2)  # a CPU/GPU mix is a TypeError
+        if method == "rk45":
+            raise ValueError("method='rk45' runs on the CPU only (scipy's solve_ivp); for "
+                             "CuPy input use method 'euler' or 'rk4' with dt, or move the "
+                             "arrays to the host with spectral_sheaf._backend.to_numpy")
+        shape: tuple[int, ...] = tuple(getattr(first, "shape", ()))
+        if len(shape) != 2 or shape[0] != shape[1]:
+            raise ValueError(f"{name} must be a square matrix; got shape {shape}")
+        N = shape[0]
+        X = xp.asarray(X0)
+        if X.ndim not in (1, 2):
+            raise ValueError(f"X0 must be 1-D or 2-D; got {X.ndim}-D with shape {X.shape}")
+        if xp.iscomplexobj(X) or not bool(xp.isfinite(X).all()):
+            raise ValueError("X0 must hold finite real numbers; got complex, NaN or inf")
+        A_in = None if W1 is None else xp.asarray(W1, dtype=xp.float64)
+        B_in = None if W2 is None else xp.asarray(W2, dtype=xp.float64)
+    else:
+        xp = np
+        first = as_csr(first, name)
+        N = check_square(first, "laplacian")
+        X = as_float_array(X0, "X0", ndim=(1, 2))
+        A_in = None if W1 is None else as_float_array(W1, "W1", ndim=(2,))
+        B_in = None if W2 is None else as_float_array(W2, "W2", ndim=(2,))
     if callable(laplacian):
         get = laplacian
-        first = as_csr(get(0.0), "laplacian(0)")
     else:
-        first = as_csr(laplacian, "laplacian")
+        fixed = first
 
         def get(_: float) -> Any:
-            return first
+            return fixed
 
-    N = check_square(first, "laplacian")
     if N % d:
         raise ValueError(f"laplacian has {N} rows, not a multiple of d = {d}")
     n = N // d
-    X = as_float_array(X0, "X0", ndim=(1, 2))
     if X.shape[0] != N:
         raise ValueError(f"X0 must have n d = {N} rows (stalk-major); got shape {X.shape}")
     one = X.ndim == 1
-    X = X.reshape(N, -1).astype(np.float64)
+    X = X.reshape(N, -1).astype(xp.float64)
     f = X.shape[1]
-    A = np.eye(d) if W1 is None else as_float_array(W1, "W1", ndim=(2,))
-    B = np.eye(f) if W2 is None else as_float_array(W2, "W2", ndim=(2,))
+    A = xp.eye(d) if A_in is None else A_in
+    B = xp.eye(f) if B_in is None else B_in
     if A.shape != (d, d):
         raise ValueError(f"W1 must have shape (d, d) = ({d}, {d}); got {A.shape}")
     if B.shape != (f, f):
@@ -112,9 +138,9 @@ def nsd_diffusion(
         Lt = get(s)
         if Lt.shape != (N, N):
             raise ValueError(f"laplacian({s:g}) must have shape ({N}, {N}); got {Lt.shape}")
-        Z = np.einsum("ij,vjf->vif", A, Y.reshape(n, d, f)).reshape(N, f)  # (I (x) W1) Y
+        Z = xp.einsum("ij,vjf->vif", A, Y.reshape(n, d, f)).reshape(N, f)  # (I (x) W1) Y
         count["mv"] += f
-        return -sigma(np.asarray(Lt @ (Z @ B)))
+        return -sigma(_backend.dense_product(Lt, Z @ B))
 
     if method == "rk45":
         sol = solve_ivp(lambda s, y: rhs(s, y.reshape(N, f)).ravel(), (0.0, float(t[-1])),
@@ -132,7 +158,7 @@ def nsd_diffusion(
 
         def step(now: float, Y: np.ndarray, h: float) -> np.ndarray:
             Y = advance(now, Y, h)
-            if not np.all(np.isfinite(Y)):
+            if not bool(xp.isfinite(Y).all()):
                 raise RuntimeError(f"the state became non-finite at t = {now + h:.6g}: "
                                    "the step is unstable; reduce dt or use 'rk45'")
             return Y
@@ -140,7 +166,7 @@ def nsd_diffusion(
         states = march(X, t, dt, step, count)
     energy = None
     if trace:
-        energy = np.array([float(np.sum(S * np.asarray(get(ti) @ S)))
+        energy = np.array([float(xp.sum(S * _backend.dense_product(get(ti), S)))
                            for ti, S in zip(t, states, strict=True)])
     if one:
         states = states[:, :, 0]

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import scipy.linalg
 
+from .. import _backend
 from .._validation import as_csr, as_float_array, as_signals, check_int, check_square
 from ..spectral import EigenResult
 from ._chebyshev import chebyshev_filter
@@ -111,7 +112,8 @@ def chebnet_propagate(A: Any, X: Any, weights: Any, *, lambda_max: float) -> np.
     Parameters
     ----------
     A : sparse, shape (n, n)
-        The (normalised) Laplacian.
+        The (normalised) Laplacian. CuPy ``A``, ``X`` and ``weights`` run on the
+        device and give a CuPy array.
     X : array, shape (n, c_in)
     weights : array, shape (K, c_in, c_out)
         ``Theta_0 .. Theta_{K-1}`` (PyG's ``ChebConv`` with ``K`` terms, no bias).
@@ -122,12 +124,24 @@ def chebnet_propagate(A: Any, X: Any, weights: Any, *, lambda_max: float) -> np.
     -------
     ndarray, shape (n, c_out)
     """
-    M = as_csr(A, "A")
-    n = check_square(M, "A")
-    Xa = _signals(X, n)
+    if any(_backend.is_cupy(a) for a in (A, X, weights)):
+        from ._lanczos import _device_signals
+
+        xp = _backend.array_namespace(A, X, weights)
+        M = A
+        Xa, n = _device_signals(A, X)
+        W = xp.asarray(weights)
+        if W.ndim != 3:
+            raise ValueError(f"weights must be a 3-D array; got {W.ndim}-D with shape "
+                             f"{W.shape}")
+        W = W.astype(Xa.dtype)
+    else:
+        M = as_csr(A, "A")
+        n = check_square(M, "A")
+        Xa = _signals(X, n)
+        W = as_float_array(weights, "weights", ndim=(3,))
     if Xa.ndim == 1:
         Xa = Xa[:, None]
-    W = as_float_array(weights, "weights", ndim=(3,))
     if W.shape[0] < 1 or W.shape[1] != Xa.shape[1]:
         raise ValueError(f"weights must have shape (K >= 1, c_in = {Xa.shape[1]}, c_out); "
                          f"got {W.shape}")

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from scipy.sparse.linalg import aslinearoperator
 
+from .. import _backend
 from .._validation import (
     as_operator,
     as_signals,
@@ -26,14 +27,21 @@ from .._validation import (
 __all__ = ["lanczos_filter"]
 
 
-def _chunk(op: Any, X: np.ndarray, g: Callable[[np.ndarray], np.ndarray], tol: float,
-           max_steps: int) -> tuple[np.ndarray, int, bool]:
+def _chunk(matmat: Callable[[Any], Any], X: Any, g: Callable[[np.ndarray], np.ndarray],
+           tol: float, max_steps: int) -> tuple[Any, int, bool]:
+    """Lanczos for the columns of ``X`` in lockstep.
+
+    The Krylov bases live where ``X`` does (numpy or CuPy); the small per-column
+    quantities (``alpha``, ``beta``, the tridiagonal problems) on the host.
+    """
+    xp = _backend.array_namespace(X)
+    host = _backend.to_numpy
     n, c = X.shape
-    norms = np.linalg.norm(X, axis=0)
+    norms = host(xp.linalg.norm(X, axis=0))
     safe = np.where(norms > 0, norms, 1.0)
     m = min(max_steps, n)
-    V = np.zeros((m + 1, n, c))
-    V[0] = X / safe
+    V = xp.zeros((m + 1, n, c))
+    V[0] = X / xp.asarray(safe)
     alpha = np.zeros((m, c))
     beta = np.zeros((m, c))
     done = np.zeros(c, dtype=bool)  # invariant subspace reached
@@ -41,17 +49,17 @@ def _chunk(op: Any, X: np.ndarray, g: Callable[[np.ndarray], np.ndarray], tol: f
     steps = 0
     converged = False
     for j in range(m):
-        W = np.asarray(op.matmat(V[j]))
-        alpha[j] = np.einsum("nc,nc->c", V[j], W)
+        W = matmat(V[j])
+        alpha[j] = host(xp.einsum("nc,nc->c", V[j], W))
         for _ in range(2):  # full reorthogonalisation, twice
-            coef = np.einsum("jnc,nc->jc", V[: j + 1], W)
-            W = W - np.einsum("jnc,jc->nc", V[: j + 1], coef)
-        b = np.linalg.norm(W, axis=0)
+            coef = xp.einsum("jnc,nc->jc", V[: j + 1], W)
+            W = W - xp.einsum("jnc,jc->nc", V[: j + 1], coef)
+        b = host(xp.linalg.norm(W, axis=0))
         scale = np.maximum(np.abs(alpha[: j + 1]).max(axis=0), 1e-300)
         done |= b <= 1e-13 * scale
         b = np.where(done, 0.0, b)
         beta[j] = b
-        V[j + 1] = np.where(done, 0.0, W / np.where(b > 0, b, 1.0))
+        V[j + 1] = W * xp.asarray(np.where(b > 0, 1.0 / np.where(b > 0, b, 1.0), 0.0))
         steps = j + 1
         if steps % 4 == 0 or steps == m or done.all():
             coeffs = _coefficients(alpha[:steps], beta[:steps], g)
@@ -68,7 +76,7 @@ def _chunk(op: Any, X: np.ndarray, g: Callable[[np.ndarray], np.ndarray], tol: f
                 break
             prev = coeffs
     coeffs = _coefficients(alpha[:steps], beta[:steps], g)
-    Y = np.einsum("jnc,jc->nc", V[:steps], coeffs) * norms
+    Y = xp.einsum("jnc,jc->nc", V[:steps], xp.asarray(coeffs)) * xp.asarray(norms)
     return Y, steps, converged
 
 
@@ -99,7 +107,8 @@ def lanczos_filter(
     Parameters
     ----------
     A : sparse, dense or LinearOperator, shape (n, n)
-        Symmetric.
+        Symmetric. A CuPy matrix with a CuPy ``X`` runs on the device (the Krylov bases
+        stay there) and returns a CuPy array.
     X : array, shape (n,) or (n, channels)
     g : callable
         Spectral function, evaluated on Ritz values only (no interval needed).
@@ -119,9 +128,18 @@ def lanczos_filter(
     """
     import warnings
 
-    Am, n = as_operator(A, "A")
-    op = aslinearoperator(Am)
-    Xa = as_signals(X, n, "X", match="A")
+    if _backend.is_cupy(A) or _backend.is_cupy(X):
+        Xa, n = _device_signals(A, X)
+
+        def matmat(V: Any) -> Any:
+            return A @ V
+    else:
+        Am, n = as_operator(A, "A")
+        op = aslinearoperator(Am)
+        Xa = as_signals(X, n, "X", match="A")
+
+        def matmat(V: Any) -> Any:
+            return np.asarray(op.matmat(V))
     tol = check_positive_real(tol, "tol")
     max_steps = check_int(max_steps, "max_steps", minimum=1)
     memory = check_int(memory, "memory", minimum=1)
@@ -130,10 +148,12 @@ def lanczos_filter(
     one = Xa.ndim == 1
     X2 = Xa.reshape(n, 1) if one else Xa
     per = max(1, memory // (8 * n * (min(max_steps, n) + 1)))
-    out = np.empty_like(X2, dtype=np.float64)
+    xp = _backend.array_namespace(X2)
+    out = xp.empty(X2.shape, dtype=xp.float64)
     worst = 0
     for s in range(0, X2.shape[1], per):
-        Y, steps, ok = _chunk(op, X2[:, s : s + per].astype(np.float64), g, tol, max_steps)
+        Y, steps, ok = _chunk(matmat, X2[:, s : s + per].astype(xp.float64), g, tol,
+                              max_steps)
         out[:, s : s + per] = Y
         worst = max(worst, steps)
         if not ok:
@@ -144,3 +164,23 @@ def lanczos_filter(
             warnings.warn(msg, RuntimeWarning, stacklevel=2)
     out = out.astype(X2.dtype, copy=False)
     return out.reshape(-1) if one else out
+
+
+def _device_signals(A: Any, X: Any) -> tuple[Any, int]:
+    """Check a CuPy operator and signals (the checks of the CPU path, on the device)."""
+    xp = _backend.array_namespace(A, X)  # a CPU/GPU mix is a TypeError
+    shape: tuple[int, ...] = tuple(getattr(A, "shape", ()))
+    if len(shape) != 2 or shape[0] != shape[1]:
+        raise ValueError(f"A must be a square matrix; got shape {shape}")
+    n = shape[0]
+    Xa = xp.asarray(X)
+    if Xa.ndim not in (1, 2) or Xa.shape[0] != n:
+        raise ValueError(f"X must have shape (n,) or (n, channels) with n = {n} rows to "
+                         f"match A; got shape {Xa.shape}")
+    if xp.iscomplexobj(Xa):
+        raise TypeError("X must be real; got a complex array")
+    if not bool(xp.isfinite(Xa).all()):
+        raise ValueError("X must contain only finite values; got NaN or inf")
+    if Xa.dtype != xp.float32:
+        Xa = Xa.astype(xp.float64)
+    return Xa, n

@@ -9,8 +9,8 @@ import pytest
 import scipy.sparse as sp
 
 from spectral_sheaf import _backend
-from spectral_sheaf.diffusion import heat_diffusion
-from spectral_sheaf.filters import chebyshev_filter, heat
+from spectral_sheaf.diffusion import heat_diffusion, nsd_diffusion
+from spectral_sheaf.filters import chebnet_propagate, chebyshev_filter, heat, lanczos_filter
 from spectral_sheaf.graphs import erdos_renyi_graph, graph_laplacian, knn_graph
 from spectral_sheaf.sheaf import random_sheaf, sheaf_laplacian
 from spectral_sheaf.spectral import gershgorin_bounds, spectral_bounds
@@ -75,3 +75,35 @@ def test_cupy_and_numpy_mixed_is_an_error():
     L, X = _problem()
     with pytest.raises(TypeError, match=r"inputs mix numpy/scipy and cupy arrays"):
         heat_diffusion(_backend.to_cupy(L), X, [1.0])
+
+
+def test_cupy_lanczos_and_chebnet_match_cpu():
+    L, X = _problem()
+    Lg, Xg = _backend.to_cupy(L), _backend.to_cupy(X)
+
+    def g(lam):
+        return 1.0 / (1.0 + 5.0 * lam)
+
+    cpu = lanczos_filter(L, X, g, tol=1e-12)
+    gpu = lanczos_filter(Lg, Xg, g, tol=1e-12)
+    assert _backend.is_cupy(gpu)
+    np.testing.assert_allclose(_backend.to_numpy(gpu), cpu, atol=1e-9)
+    W = np.random.default_rng(5).standard_normal((4, X.shape[1], 3))
+    cpu = chebnet_propagate(L, X, W, lambda_max=2.0)
+    gpu = chebnet_propagate(Lg, Xg, _backend.to_cupy(W), lambda_max=2.0)
+    np.testing.assert_allclose(_backend.to_numpy(gpu), cpu, atol=1e-10)
+
+
+def test_cupy_nsd_diffusion_matches_cpu():
+    sheaf = random_sheaf(erdos_renyi_graph(200, 0.04, rng=6), 2, kind="orthogonal", rng=6)
+    L = sheaf_laplacian(sheaf, normalization="sym")
+    X = np.random.default_rng(7).standard_normal((L.shape[0], 3))
+    rng = np.random.default_rng(8)
+    W1, W2 = rng.standard_normal((2, 2)), rng.standard_normal((3, 3))
+    kw = {"d": 2, "activation": "elu", "method": "rk4", "dt": 0.01, "trace": True}
+    cpu = nsd_diffusion(L, X, [0.5, 1.0], W1=W1, W2=W2, **kw)
+    gpu = nsd_diffusion(_backend.to_cupy(L), _backend.to_cupy(X), [0.5, 1.0],
+                        W1=_backend.to_cupy(W1), W2=_backend.to_cupy(W2), **kw)
+    assert _backend.is_cupy(gpu.states)
+    np.testing.assert_allclose(_backend.to_numpy(gpu.states), cpu.states, atol=1e-10)
+    np.testing.assert_allclose(gpu.energy, cpu.energy, rtol=1e-10)
