@@ -360,7 +360,7 @@ def _lambda_max(A: Any, given: float | None) -> float:
     """Return the top of the interval: a given ``lambda_max`` checked by Lanczos, or a bound."""
     if given is not None:
         lm = check_positive_real(given, "lambda_max")
-        ritz = spectral_bounds(A, steps=20, rng=0).lambda_max
+        ritz = spectral_bounds(A, steps=20, rng=0, reorthogonalize=False).lambda_max
         if lm < ritz - 1e-10 * max(1.0, ritz):
             raise ValueError(f"lambda_max={lm:.6g} is below the spectrum: L has a Ritz "
                              f"value {ritz:.6g}; leave lambda_max out for a guaranteed "

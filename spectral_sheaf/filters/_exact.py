@@ -79,11 +79,9 @@ def filter_bank(A: Any, X: Any, designs: Sequence[Callable[[np.ndarray], np.ndar
     out = [chebyshev_filter(A, X, designs[0], **options)]
     rest = dict(options, check_interval=False)
     if "lambda_max" not in rest:
-        from ..spectral import spectral_bounds
+        from ._chebyshev import upper_bound
 
-        b = spectral_bounds(A, steps=20, rng=options.get("rng"))
-        rest["lambda_max"] = b.gershgorin[1] if b.gershgorin is not None else \
-            b.upper + 0.01 * (b.upper - b.lower)
+        rest["lambda_max"] = upper_bound(A, options.get("rng"))
     out += [chebyshev_filter(A, X, d, **rest) for d in designs[1:]]
     return np.stack(out)
 

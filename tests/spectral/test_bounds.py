@@ -8,7 +8,12 @@ from hypothesis import strategies as st
 
 from spectral_sheaf.graphs import graph_laplacian, grid_graph, knn_graph
 from spectral_sheaf.sheaf import random_sheaf, sheaf_laplacian
-from spectral_sheaf.spectral import detect_block_size, gershgorin_bounds, scaled_gershgorin_upper
+from spectral_sheaf.spectral import (
+    detect_block_size,
+    gershgorin_bounds,
+    scaled_gershgorin_upper,
+    spectral_bounds,
+)
 from spectral_sheaf.testing import sheaves
 
 
@@ -93,3 +98,17 @@ def test_generic_gershgorin_matches_the_kernel():
         _gershgorin_generic(np.ones((3, 4)))
     with pytest.raises(ValueError, match=r"A must have at least one row"):
         _gershgorin_generic(np.ones((0, 0)))
+
+
+def test_lanczos_without_reorthogonalisation_gives_inner_bounds():
+    L = graph_laplacian(grid_graph((30, 40)), normalization="sym")
+    w = np.linalg.eigvalsh(L.toarray())
+    for steps in (5, 20, 80):  # 80 steps: orthogonality is lost, the bounds still hold
+        plain = spectral_bounds(L, steps=steps, rng=1, reorthogonalize=False)
+        full = spectral_bounds(L, steps=steps, rng=1)
+        assert w[0] - 1e-12 <= plain.lambda_min <= plain.lambda_max <= w[-1] + 1e-12
+        assert plain.steps == full.steps == steps
+        if steps == 20:  # before any Ritz value has converged the two agree closely
+            np.testing.assert_allclose(plain.lambda_max, full.lambda_max, rtol=1e-8)
+    with pytest.raises(TypeError, match=r"reorthogonalize must be True or False; got 'no'"):
+        spectral_bounds(L, reorthogonalize="no")
