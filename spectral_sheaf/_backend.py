@@ -21,6 +21,7 @@ __all__ = [
     "diagonal_matrix",
     "is_cupy",
     "require_cupy",
+    "sparse_linalg_namespace",
     "sparse_namespace",
     "to_cupy",
     "to_numpy",
@@ -83,6 +84,11 @@ def sparse_namespace(*arrays: Any) -> ModuleType:
     if array_namespace(*arrays) is np:
         return sp_cpu
     return require_cupy()[1]
+
+
+def sparse_linalg_namespace(*arrays: Any) -> ModuleType:
+    """Return ``scipy.sparse.linalg`` or ``cupyx.scipy.sparse.linalg`` to match the inputs."""
+    return importlib.import_module(sparse_namespace(*arrays).__name__ + ".linalg")
 
 
 def to_numpy(obj: Any) -> Any:

@@ -132,3 +132,16 @@ def test_emulated_device_lanczos_chebnet_and_nsd(emulated_device):
                         method="rk4", dt=0.01, trace=True)
     np.testing.assert_allclose(got.states, ref.states, atol=1e-13)
     np.testing.assert_allclose(got.energy, ref.energy, rtol=1e-12)
+
+
+def test_emulated_device_eigsh(emulated_device):
+    from spectral_sheaf.graphs import graph_laplacian, grid_graph
+    from spectral_sheaf.spectral import eigsh
+
+    L = graph_laplacian(grid_graph((24, 24)))
+    r = eigsh(L, 4)
+    assert r.method == "arpack (cupyx)"  # the device branch: dense is CPU-auto's choice here
+    lam = np.linalg.eigvalsh(L.toarray())[:4]
+    np.testing.assert_allclose(r.eigenvalues, lam, atol=1e-8)
+    with pytest.raises(ValueError, match=r"sigma \(shift-invert\) runs on the CPU only"):
+        eigsh(L, 4, sigma=-0.1)

@@ -13,6 +13,7 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator, aslinearoperator, lobpcg
 from scipy.sparse.linalg import eigsh as _arpack
 
+from .. import _backend
 from .._validation import (
     as_csr,
     as_float_array,
@@ -229,6 +230,13 @@ def eigsh(
 
     Notes
     -----
+    CuPy input (a cupyx sparse or CuPy dense ``A``; ``M`` and ``known_kernel`` on the
+    device too) is solved on the device by cupyx's thick-restart Lanczos
+    (``method="arpack"``; M None or diagonal), LOBPCG, or dense ``eigh`` (n <= 5000),
+    and verified there the same way; eigenvalues and eigenvectors come back as CuPy
+    arrays, residuals on the host. ``auto`` is dense up to 500 rows, else Lanczos, then
+    LOBPCG. Shift-invert, ``lobpcg_amg`` and ``sigma`` are CPU-only.
+
     The missed-eigenvalue check is independent of the solver: with ``X`` the found
     vectors, the smallest (largest) eigenvalue of ``A`` on the M-orthogonal
     complement of ``X`` is computed (LAPACK for n <= 500, else single-vector LOBPCG
@@ -244,6 +252,15 @@ def eigsh(
     tol = check_positive_real(tol, "tol")
     if maxiter is not None:
         maxiter = check_int(maxiter, "maxiter", minimum=1)
+    if any(_backend.is_cupy(a) for a in (A, M, known_kernel)):
+        from ._device import eigsh_device
+
+        if sigma is not None:
+            raise ValueError("sigma (shift-invert) runs on the CPU only; for CuPy input "
+                             "leave it out")
+        return eigsh_device(A, k, M=M, which=which, method=method, tol=tol,
+                            maxiter=maxiter, known_kernel=known_kernel,
+                            on_failure=on_failure, rng=rng, t0=t0)
     g = check_rng(rng)
     Aop = _checked_operator(A, "A")
     n = Aop.shape[0]

@@ -1,0 +1,125 @@
+"""The device eigen-solver path (CuPy input), run here on SciPy input.
+
+tests/gpu/test_eigsh_gpu.py runs it on a device against the CPU result.
+"""
+
+import time
+
+import numpy as np
+import pytest
+import scipy.linalg
+import scipy.sparse as sp
+
+from spectral_sheaf.graphs import graph_laplacian, grid_graph
+from spectral_sheaf.spectral import EigenSolverError
+from spectral_sheaf.spectral._device import _missed_check, eigsh_device
+
+
+def run(A, k, **kw):
+    opts = {"M": None, "which": "smallest", "method": "auto", "tol": 1e-8, "maxiter": None,
+            "known_kernel": None, "on_failure": "raise", "rng": 0, "t0": time.perf_counter()}
+    opts.update(kw)
+    return eigsh_device(A, k, **opts)
+
+
+def grid_spectrum(a, b):
+    ex = 2 - 2 * np.cos(np.pi * np.arange(a) / a)
+    ey = 2 - 2 * np.cos(np.pi * np.arange(b) / b)
+    return np.sort(np.add.outer(ex, ey).ravel())
+
+
+@pytest.mark.parametrize("method", ["auto", "dense", "arpack", "lobpcg"])
+def test_grid_spectrum_with_its_degenerate_pairs(method):
+    # a 24 x 24 grid: lambda_1 = lambda_2 and lambda_4 = lambda_5 (exact multiplicities)
+    L = graph_laplacian(grid_graph((24, 24)))
+    r = run(L, 6, method=method)
+    assert r.verified, r.missed_check
+    np.testing.assert_allclose(r.eigenvalues, grid_spectrum(24, 24)[:6], atol=1e-7)
+    assert r.method.endswith("(cupyx)")
+    X = r.eigenvectors
+    np.testing.assert_allclose(X.T @ X, np.eye(6), atol=1e-6)
+    assert r.missed_check.startswith("none missed")
+
+
+def test_largest_known_kernel_and_lumped_mass():
+    L = graph_laplacian(grid_graph((20, 30)))
+    top = run(L, 4, which="largest", method="arpack")
+    np.testing.assert_allclose(top.eigenvalues, grid_spectrum(20, 30)[-4:], atol=1e-7)
+    K = np.ones((600, 1))
+    r = run(L, 5, method="arpack", known_kernel=K)
+    assert r.verified
+    np.testing.assert_allclose(r.eigenvalues, grid_spectrum(20, 30)[:5], atol=1e-7)
+    np.testing.assert_allclose(np.abs(r.eigenvectors[:, 0]), 1 / np.sqrt(600), atol=1e-12)
+    m = np.random.default_rng(1).uniform(0.5, 2.0, 600)
+    M = sp.diags_array(m).tocsr()
+    exact = scipy.linalg.eigh(L.toarray(), np.diag(m), eigvals_only=True)[:5]
+    for method in ("arpack", "lobpcg", "dense"):
+        r = run(L, 5, M=M, method=method)
+        assert r.verified, (method, r.missed_check)
+        np.testing.assert_allclose(r.eigenvalues, exact, atol=1e-7, err_msg=method)
+        X = r.eigenvectors
+        np.testing.assert_allclose(X.T @ (m[:, None] * X), np.eye(5), atol=1e-6)
+
+
+def test_full_mass_goes_to_lobpcg():
+    L = graph_laplacian(grid_graph((20, 30)))
+    off = sp.diags_array(np.full(599, 0.1), offsets=1)
+    M = sp.csr_array(sp.eye_array(600) + off + off.T)
+    exact = scipy.linalg.eigh(L.toarray(), M.toarray(), eigvals_only=True)[:4]
+    r = run(L, 4, M=M)
+    assert r.method == "lobpcg (cupyx)"
+    np.testing.assert_allclose(r.eigenvalues, exact, atol=1e-7)
+    with pytest.raises(ValueError, match=r"method='arpack' on the device takes M None or "
+                       r"diagonal; use method='lobpcg'"):
+        run(L, 4, M=M, method="arpack")
+
+
+def test_unconverged_answers_are_reported_never_returned():
+    L = graph_laplacian(grid_graph((30, 30)))
+    with pytest.raises(EigenSolverError, match=r"method='lobpcg' did not return verified "
+                       r"eigenpairs; lobpcg: not verified \(max residual"):
+        run(L, 5, method="lobpcg", maxiter=3)
+    with pytest.warns(RuntimeWarning, match=r"did not return verified eigenpairs"):
+        r = run(L, 5, method="lobpcg", maxiter=3, on_failure="warn")
+    assert not r.verified
+
+
+def test_the_missed_check_catches_a_skipped_eigenvalue():
+    L = graph_laplacian(grid_graph((24, 24)))
+    lam, U = np.linalg.eigh(L.toarray())
+    keep = [0, 1, 3, 4]  # lambda_2 skipped (a member of a degenerate group is not)
+    out = _missed_check(np, L, None, lam[keep], U[:, keep], None, "smallest", 1e-8, 8.0,
+                        np.random.default_rng(0), {"mv": 0})
+    assert out.startswith("missed: single-vector LOBPCG"), out
+    ok = _missed_check(np, L, None, lam[:4], U[:, :4], None, "smallest", 1e-8, 8.0,
+                       np.random.default_rng(0), {"mv": 0})
+    assert ok.startswith("none missed"), ok
+
+
+def test_device_eigsh_messages():
+    L = graph_laplacian(grid_graph((10, 10)))
+    with pytest.raises(ValueError, match=r"method='shift_invert' runs on the CPU only; for "
+                       r"CuPy input use 'auto', 'dense', 'arpack'"):
+        run(L, 3, method="shift_invert")
+    with pytest.raises(ValueError, match=r"A must be a square matrix; got shape \(3, 4\)"):
+        run(np.ones((3, 4)), 1)
+    with pytest.raises(ValueError, match=r"k must be < n = 100 for iterative methods"):
+        run(L, 100, method="arpack")
+    with pytest.raises(ValueError, match=r"A must be symmetric for eigsh; got max "
+                       r"\|A - A\^T\| = 1"):
+        run(sp.csr_array(L + sp.eye_array(100, k=1)), 3)
+    with pytest.raises(ValueError, match=r"A must contain only finite values"):
+        run(np.full((5, 5), np.nan), 1)
+    with pytest.raises(TypeError, match=r"A must be real for CuPy input"):
+        run(sp.csr_array(L * (1 + 0j)), 1)
+    with pytest.raises(ValueError, match=r"M must be positive definite; got a diagonal "
+                       r"entry 0 <= 0"):
+        run(L, 3, M=sp.diags_array(np.r_[0.0, np.ones(99)]).tocsr())
+    with pytest.raises(ValueError, match=r"M must have the shape of A, \(100, 100\)"):
+        run(L, 3, M=sp.eye_array(5, format="csr"))
+    with pytest.raises(ValueError, match=r"known_kernel applies to which='smallest' only"):
+        run(L, 3, which="largest", known_kernel=np.ones(100))
+    with pytest.raises(ValueError, match=r"known_kernel has 2 columns, more than k = 1"):
+        run(L, 1, known_kernel=np.ones((100, 2)))
+    with pytest.raises(ValueError, match=r"method='dense' diagonalises up to 5000 rows"):
+        run(graph_laplacian(grid_graph((71, 71))), 2, method="dense")
