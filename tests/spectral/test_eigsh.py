@@ -227,3 +227,23 @@ def test_auto_rule_follows_the_graph_dimension():
     assert r.verified
     ref = eigsh(knn, 6, method="shift_invert", rng=0)
     np.testing.assert_allclose(r.eigenvalues, ref.eigenvalues, atol=1e-8)
+
+
+def test_auto_puts_lobpcg_first_for_costly_products_on_high_dimensional_graphs():
+    from spectral_sheaf.graphs import knn_graph
+    from spectral_sheaf.sheaf import random_sheaf, sheaf_laplacian
+    from spectral_sheaf.spectral._eigsh import _auto_order
+
+    A = knn_graph(np.random.default_rng(0).random((2500, 3)), 10, reorder="rcm")[0]
+    S = sheaf_laplacian(random_sheaf(A, 3, kind="orthogonal", rng=2))
+    assert S.nnz >= 24 * S.shape[0]
+    assert _auto_order(S, S.shape[0], "smallest", 6)[:3] == ["lobpcg", "arpack",
+                                                          "shift_invert"]
+    knn = graph_laplacian(A)
+    assert _auto_order(knn, 2500, "smallest", 6) == ["shift_invert", "arpack", "lobpcg",
+                                                      "dense"]  # n <= 5000: not this rule
+    r = eigsh(S, 6, rng=0)
+    assert r.method == "lobpcg"
+    assert r.verified
+    ref = eigsh(S, 6, method="shift_invert", rng=0)
+    np.testing.assert_allclose(r.eigenvalues, ref.eigenvalues, atol=1e-7)
