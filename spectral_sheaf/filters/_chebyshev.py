@@ -355,7 +355,12 @@ def chebyshev_filter(
     if tol is not None:
         check_positive_real(tol, "tol")
     gpu = is_cupy(A) or is_cupy(X)
-    if isinstance(A, LinearOperator) or gpu:
+    if gpu:  # both on the device, X checked there (a mix is a TypeError)
+        from ._lanczos import _device_signals
+
+        Am = A
+        Xa, n = _device_signals(A, X)
+    elif isinstance(A, LinearOperator):
         Am = A
         n = A.shape[0]
         if A.shape[0] != A.shape[1]:
@@ -363,11 +368,11 @@ def chebyshev_filter(
     else:
         Am = as_csr(A, "A")
         n = check_square(Am, "A")
-    Xa = X if gpu else np.asarray(X)
-    if Xa.ndim not in (1, 2) or Xa.shape[0] != n:
-        raise ValueError(f"X must have shape (n,) or (n, channels) with n = {n} rows to "
-                         f"match A; got shape {Xa.shape}")
     if not gpu:
+        Xa = np.asarray(X)
+        if Xa.ndim not in (1, 2) or Xa.shape[0] != n:
+            raise ValueError(f"X must have shape (n,) or (n, channels) with n = {n} rows "
+                             f"to match A; got shape {Xa.shape}")
         dt = Xa.dtype if Xa.dtype == np.float32 else np.float64
         if np.iscomplexobj(Xa):
             raise TypeError("X must be real; got a complex array")
@@ -441,4 +446,5 @@ def apply_expansion(A: Any, X: Any, approx: ChebyshevApproximation, *,
             A = sp.csr_array(A)
         return _apply_numba(A, np.ascontiguousarray(X), c, alpha, beta, reorder)
     Y = _apply_generic(A, X, c, alpha, beta, method)
-    return Y if gpu else np.asarray(Y, dtype=X.dtype)
+    # float32 stays float32 (a float64 A promotes the products)
+    return Y.astype(X.dtype, copy=False) if gpu else np.asarray(Y, dtype=X.dtype)

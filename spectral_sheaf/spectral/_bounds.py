@@ -146,9 +146,10 @@ def spectral_bounds(A: Any, *, steps: int = 30, rng: Any = None,
         gersh = gershgorin_bounds(A)  # checks the shape
         n = A.shape[0]
         dtype = np.result_type(np.dtype(A.dtype.name), np.float64)
+        Ad = A.astype(dtype) if A.dtype != dtype else A  # not recast at every product
 
         def matvec(v: Any) -> Any:
-            return A @ v
+            return Ad @ v
     else:
         if isinstance(A, LinearOperator):
             op = A
