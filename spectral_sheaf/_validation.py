@@ -452,3 +452,32 @@ def as_signals(X: Any, n: int, name: str, *, match: str) -> np.ndarray:
         raise ValueError(f"{name} must have shape (n,) or (n, channels) with n = {n} rows "
                          f"to match {match}; got shape {Xa.shape}")
     return Xa
+
+
+def device_signals(A: Any, X: Any, *, a_name: str = "A", x_name: str = "X",
+                   ) -> tuple[Any, int]:
+    """Check an operator and signals on the device (CuPy): the checks of the CPU path.
+
+    ``A`` must be square; ``X`` of shape ``(n,)`` or ``(n, channels)``, real and
+    finite; float32 stays float32, the rest becomes float64. Returns ``(X, n)``. The
+    arrays' namespace comes from :mod:`._backend` (numpy for SciPy input, which is how
+    the device paths are tested without a device); a CPU/GPU mix is a TypeError.
+    """
+    from . import _backend
+
+    xp = _backend.array_namespace(A, X)
+    shape: tuple[int, ...] = tuple(getattr(A, "shape", ()))
+    if len(shape) != 2 or shape[0] != shape[1]:
+        raise ValueError(f"{a_name} must be a square matrix; got shape {shape}")
+    n = shape[0]
+    Xa = xp.asarray(X)
+    if Xa.ndim not in (1, 2) or Xa.shape[0] != n:
+        raise ValueError(f"{x_name} must have shape (n,) or (n, channels) with n = {n} rows "
+                         f"to match {a_name}; got shape {Xa.shape}")
+    if xp.iscomplexobj(Xa):
+        raise TypeError(f"{x_name} must be real; got a complex array")
+    if not bool(xp.isfinite(Xa).all()):
+        raise ValueError(f"{x_name} must contain only finite values; got NaN or inf")
+    if Xa.dtype != xp.float32:
+        Xa = Xa.astype(xp.float64)
+    return Xa, n

@@ -30,6 +30,7 @@ from .._validation import (
     check_int,
     check_option,
     check_positive_real,
+    device_signals,
 )
 from ..filters._chebyshev import (
     ChebyshevApproximation,
@@ -297,20 +298,9 @@ def _heat_diffusion_generic(L: Any, X0: Any, t: np.ndarray, *, M: Any, method: s
     if basis is not None:
         raise ValueError("basis (a host EigenResult) is not taken with CuPy input; "
                          "method='eigen' diagonalises on the device")
-    shape: tuple[int, ...] = tuple(getattr(L, "shape", ()))
-    if len(shape) != 2 or shape[0] != shape[1] or not hasattr(L, "__matmul__"):
-        raise ValueError(f"L must be a square matrix; got shape {shape}")
-    n = shape[0]
-    X = xp.asarray(X0)
-    if X.ndim not in (1, 2) or X.shape[0] != n:
-        raise ValueError(f"X0 must have shape (n,) or (n, channels) with n = {n} rows to "
-                         f"match L; got shape {X.shape}")
-    if xp.iscomplexobj(X):
-        raise TypeError("X0 must be real; got a complex array")
+    X, n = device_signals(L, X0, a_name="L", x_name="X0")
     one = X.ndim == 1
     X = X.reshape(n, -1).astype(xp.float64)
-    if not bool(xp.isfinite(X).all()):
-        raise ValueError("X0 must contain only finite values; got NaN or inf")
     mdiag = None
     if M is not None:
         if getattr(M, "shape", ()) != (n, n) or not hasattr(M, "tocoo"):

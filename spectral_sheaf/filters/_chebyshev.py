@@ -20,7 +20,14 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator
 
 from .._backend import is_cupy
-from .._validation import as_csr, check_int, check_option, check_positive_real, check_square
+from .._validation import (
+    as_csr,
+    check_int,
+    check_option,
+    check_positive_real,
+    check_square,
+    device_signals,
+)
 from ..graphs._reorder import breadth_first_order, permute_symmetric
 from ..spectral import gershgorin_bounds, spectral_bounds
 from ..spectral._density import _jackson
@@ -356,10 +363,8 @@ def chebyshev_filter(
         check_positive_real(tol, "tol")
     gpu = is_cupy(A) or is_cupy(X)
     if gpu:  # both on the device, X checked there (a mix is a TypeError)
-        from ._lanczos import _device_signals
-
         Am = A
-        Xa, n = _device_signals(A, X)
+        Xa, n = device_signals(A, X)
     elif isinstance(A, LinearOperator):
         Am = A
         n = A.shape[0]

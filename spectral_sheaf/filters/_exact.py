@@ -9,7 +9,14 @@ import numpy as np
 import scipy.linalg
 
 from .. import _backend
-from .._validation import as_csr, as_float_array, as_signals, check_int, check_square
+from .._validation import (
+    as_csr,
+    as_float_array,
+    as_signals,
+    check_int,
+    check_square,
+    device_signals,
+)
 from ..spectral import EigenResult
 from ._chebyshev import chebyshev_filter
 
@@ -123,11 +130,9 @@ def chebnet_propagate(A: Any, X: Any, weights: Any, *, lambda_max: float) -> np.
     ndarray, shape (n, c_out)
     """
     if any(_backend.is_cupy(a) for a in (A, X, weights)):
-        from ._lanczos import _device_signals
-
         xp = _backend.array_namespace(A, X, weights)
         M = A
-        Xa, n = _device_signals(A, X)
+        Xa, n = device_signals(A, X)
         W = xp.asarray(weights)
         if W.ndim != 3:
             raise ValueError(f"weights must be a 3-D array; got {W.ndim}-D with shape "

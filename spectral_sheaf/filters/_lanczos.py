@@ -22,6 +22,7 @@ from .._validation import (
     as_signals,
     check_int,
     check_positive_real,
+    device_signals,
 )
 
 __all__ = ["lanczos_filter"]
@@ -129,7 +130,7 @@ def lanczos_filter(
     import warnings
 
     if _backend.is_cupy(A) or _backend.is_cupy(X):
-        Xa, n = _device_signals(A, X)
+        Xa, n = device_signals(A, X)
 
         def matmat(V: Any) -> Any:
             return A @ V
@@ -165,22 +166,3 @@ def lanczos_filter(
     out = out.astype(X2.dtype, copy=False)
     return out.reshape(-1) if one else out
 
-
-def _device_signals(A: Any, X: Any) -> tuple[Any, int]:
-    """Check a CuPy operator and signals (the checks of the CPU path, on the device)."""
-    xp = _backend.array_namespace(A, X)  # a CPU/GPU mix is a TypeError
-    shape: tuple[int, ...] = tuple(getattr(A, "shape", ()))
-    if len(shape) != 2 or shape[0] != shape[1]:
-        raise ValueError(f"A must be a square matrix; got shape {shape}")
-    n = shape[0]
-    Xa = xp.asarray(X)
-    if Xa.ndim not in (1, 2) or Xa.shape[0] != n:
-        raise ValueError(f"X must have shape (n,) or (n, channels) with n = {n} rows to "
-                         f"match A; got shape {Xa.shape}")
-    if xp.iscomplexobj(Xa):
-        raise TypeError("X must be real; got a complex array")
-    if not bool(xp.isfinite(Xa).all()):
-        raise ValueError("X must contain only finite values; got NaN or inf")
-    if Xa.dtype != xp.float32:
-        Xa = Xa.astype(xp.float64)
-    return Xa, n

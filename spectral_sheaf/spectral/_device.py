@@ -41,7 +41,7 @@ def eigsh_device(A: Any, k: int, *, M: Any, which: str, method: str, tol: float,
                  maxiter: int | None, known_kernel: Any, on_failure: str, rng: Any,
                  t0: float) -> Any:
     """Run :func:`~spectral_sheaf.spectral.eigsh` for CuPy input (see its docstring)."""
-    from ._eigsh import EigenResult, EigenSolverError
+    from ._eigsh import EigenResult, rejected, unverified
 
     xp = _backend.array_namespace(A, M, known_kernel)  # a CPU/GPU mix is a TypeError
     if method not in DEVICE_METHODS:
@@ -118,16 +118,9 @@ def eigsh_device(A: Any, k: int, *, M: Any, which: str, method: str, tol: float,
                            counter["mv"], 0, time.perf_counter() - t0, missed,
                            tuple(attempts))
         if last.verified:
-            break
-        attempts.append(f"{m}: not verified (max residual {res.max():.3g}, tol*||A|| = "
-                        f"{tol * norm:.3g}; {missed})")
-    if last is None or not last.verified:
-        msg = ("no method returned verified eigenpairs; " if method == "auto" else
-               f"method={method!r} did not return verified eigenpairs; ") + "; ".join(attempts)
-        if last is None or on_failure == "raise" or method == "auto":
-            raise EigenSolverError(msg)
-        warnings.warn(msg, RuntimeWarning, stacklevel=3)
-    return last
+            return last
+        attempts.append(rejected(m, res, tol, norm, missed))
+    return unverified(method, attempts, last, on_failure, stacklevel=4)
 
 
 def _m_orthonormalize(xp: Any, X: Any, M: Any) -> Any:

@@ -305,15 +305,9 @@ def eigsh(
                            tuple(attempts))
         if last.verified:
             break
-        attempts.append(f"{m}: not verified (max residual {res.max():.3g}, tol*||A|| = "
-                        f"{tol * norm:.3g}; {missed})")
+        attempts.append(rejected(m, res, tol, norm, missed))
     if last is None or not last.verified:
-        msg = ("no method returned verified eigenpairs; " if method == "auto" else
-               f"method={method!r} did not return verified eigenpairs; ") + "; ".join(attempts)
-        if last is None or on_failure == "raise" or method == "auto":
-            raise EigenSolverError(msg)
-        warnings.warn(msg, RuntimeWarning, stacklevel=2)
-        return last
+        return unverified(method, attempts, last, on_failure)
     return EigenResult(last.eigenvalues, last.eigenvectors, last.residuals, last.converged,
                        last.method, tol, norm, counter.count, state["factorizations"],
                        time.perf_counter() - t0, last.missed_check, tuple(attempts))
@@ -379,6 +373,26 @@ def _auto_order(A: Any, n: int, which: str, k: int = 1,
         rest = [m for m in rest if m != "shift_invert"]
     tail = ["dense"] if n <= 20000 and not isinstance(A, LinearOperator) else []
     return first + rest + tail
+
+
+def rejected(method: str, res: np.ndarray, tol: float, norm: float, missed: str) -> str:
+    """Return the attempt line of a method whose answer failed verification."""
+    return (f"{method}: not verified (max residual {res.max():.3g}, tol*||A|| = "
+            f"{tol * norm:.3g}; {missed})")
+
+
+def unverified(method: str, attempts: list[str], last: EigenResult | None,
+               on_failure: str, stacklevel: int = 3) -> EigenResult:
+    """Raise :class:`EigenSolverError` with every attempt, or warn and return ``last``.
+
+    Warns only for an explicit method with ``on_failure="warn"`` and an answer to return.
+    """
+    msg = ("no method returned verified eigenpairs; " if method == "auto" else
+           f"method={method!r} did not return verified eigenpairs; ") + "; ".join(attempts)
+    if last is None or on_failure == "raise" or method == "auto":
+        raise EigenSolverError(msg)
+    warnings.warn(msg, RuntimeWarning, stacklevel=stacklevel)
+    return last
 
 
 def _m_orthonormalize(X: np.ndarray, M: Any) -> np.ndarray:

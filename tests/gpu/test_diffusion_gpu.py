@@ -15,16 +15,9 @@ from spectral_sheaf.graphs import erdos_renyi_graph, graph_laplacian, knn_graph
 from spectral_sheaf.sheaf import random_sheaf, sheaf_laplacian
 from spectral_sheaf.spectral import gershgorin_bounds, spectral_bounds
 
-cp = pytest.importorskip("cupy", reason="needs CuPy (the gpu extra)")
-try:
-    HAS_DEVICE = cp.cuda.runtime.getDeviceCount() > 0
-except Exception:  # no driver or no device
-    HAS_DEVICE = False
+from ._device import GPU_MARKS
 
-pytestmark = [
-    pytest.mark.gpu,
-    pytest.mark.skipif(not HAS_DEVICE, reason="needs a CUDA device"),
-]
+pytestmark = GPU_MARKS
 
 
 def _problem(n=400, channels=4):

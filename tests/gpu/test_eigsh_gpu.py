@@ -8,16 +8,9 @@ from spectral_sheaf import _backend
 from spectral_sheaf.graphs import graph_laplacian, grid_graph
 from spectral_sheaf.spectral import eigsh
 
-cp = pytest.importorskip("cupy", reason="needs CuPy (the gpu extra)")
-try:
-    HAS_DEVICE = cp.cuda.runtime.getDeviceCount() > 0
-except Exception:  # no driver or no device
-    HAS_DEVICE = False
+from ._device import GPU_MARKS
 
-pytestmark = [
-    pytest.mark.gpu,
-    pytest.mark.skipif(not HAS_DEVICE, reason="needs a CUDA device"),
-]
+pytestmark = GPU_MARKS
 
 
 @pytest.mark.parametrize("method", ["auto", "arpack", "lobpcg", "dense"])
