@@ -66,8 +66,10 @@ GRID: dict[str, list[dict]] = {
     # on splits 0-2: 54-59 % row-normalised, 61-66 % raw)
     "chameleon": [{"input_dropout": 0.7, "features": "raw"},
                   {"input_dropout": 0.8, "dropout": 0.2, "layers": 6, "features": "raw"}],
-    "cora": [{}],
-    "citeseer": [{}],
+    # the same regularisation on the citation graphs (splits 0-1 of cora, diag: val
+    # 80.0 -> 87.8 against the defaults, whose training accuracy reached 99.7 %)
+    "cora": [{}, {"input_dropout": 0.8, "dropout": 0.2, "layers": 6}],
+    "citeseer": [{}, {"input_dropout": 0.8, "dropout": 0.2, "layers": 6}],
 }
 
 
