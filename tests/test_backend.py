@@ -127,6 +127,14 @@ def test_emulated_device_lanczos_chebnet_and_nsd(emulated_device):
                         method="rk4", dt=0.01, trace=True)
     with pytest.raises(ValueError, match=r"method='rk45' runs on the CPU only"):
         nsd_diffusion(S, Z, [1.0], d=2)
+    with pytest.raises(ValueError, match=r"laplacian must be a square matrix; got shape "
+                       r"\(24, 23\)"):
+        nsd_diffusion(S[:, :23], Z, [1.0], d=2, method="rk4", dt=0.01)
+    with pytest.raises(ValueError, match=r"X0 must be 1-D or 2-D; got 3-D"):
+        nsd_diffusion(S, Z[:, :, None], [1.0], d=2, method="rk4", dt=0.01)
+    with pytest.raises(ValueError, match=r"X0 must hold finite real numbers; got complex, "
+                       r"NaN or inf"):
+        nsd_diffusion(S, np.full((24, 2), np.nan), [1.0], d=2, method="rk4", dt=0.01)
     emulated_device.undo()
     ref = nsd_diffusion(S, Z, [0.5, 1.0], d=2, W1=W1, W2=W2, activation="tanh",
                         method="rk4", dt=0.01, trace=True)
