@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 
 import numpy as np
 
@@ -20,3 +21,29 @@ def median_time(fn: Callable[[], object], repeats: int) -> float:
         fn()
         times.append(time.perf_counter() - t0)
     return float(np.median(times))
+
+
+def interleaved_median_times(fns: list[Callable[[], object]], repeats: int,
+                             contexts: list[Callable[[], AbstractContextManager]] | None
+                             = None) -> list[float]:
+    """Median wall time of each of ``fns``, timed in turn round after round.
+
+    One warm-up run each, then ``repeats`` rounds that run every function once: on a
+    machine whose speed drifts (a shared VM), each function sees the same conditions,
+    so the ratios between them hold better than those of back-to-back medians.
+    ``contexts[i]``, when given, makes a context manager entered around each call of
+    ``fns[i]``, outside the timed region (a thread-pool limit, which costs milliseconds
+    to enter).
+    """
+    ctx = contexts or [nullcontext] * len(fns)
+    for fn, c in zip(fns, ctx):
+        with c():
+            fn()
+    times: list[list[float]] = [[] for _ in fns]
+    for _ in range(repeats):
+        for i, fn in enumerate(fns):
+            with ctx[i]():
+                t0 = time.perf_counter()
+                fn()
+                times[i].append(time.perf_counter() - t0)
+    return [float(np.median(t)) for t in times]

@@ -43,12 +43,13 @@ import os
 import subprocess
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import numba
 import numpy as np
 import scipy.sparse as sp
-from _timing import median_time  # benchmarks/_timing.py (run as a script)
+from _timing import interleaved_median_times  # benchmarks/_timing.py (a script)
 from threadpoolctl import threadpool_limits
 
 from spectral_sheaf.datasets import load_dataset
@@ -287,12 +288,13 @@ def main() -> None:
     torch.set_num_threads(threads)
     names = ("texas",) if args.quick else ("texas", "chameleon", "film")
     dims = (3,) if args.quick else (3, 5)
-    repeats, mem_epochs = (3, 2) if args.quick else (5, 3)
+    repeats, mem_epochs = (3, 2) if args.quick else (7, 3)
     print(f"numba threads {threads}, torch threads {torch.get_num_threads()}, numpy BLAS "
           f"1 thread in ours; {LAYERS} layers, {HIDDEN} channels per stalk dimension, "
           f"dropout {DROPOUT}")
     print("seconds per training epoch (forward, backward, Adam step; median of "
-          f"{repeats}); peak MB above the between-epoch level")
+          f"{repeats} rounds, each timing the four in turn); peak MB above the "
+          "between-epoch level")
     head = (f"{'data set':10} {'d':>2} {'sheaf':10} {'grad diff':>9} {'ours s':>7} "
             f"{'torch64':>7} {'split64':>7} {'torch32':>7} {'t64/ours':>8} {'s64/ours':>8} "
             f"{'t32/ours':>8} {'ours MB':>7} {'torch MB':>8}")
@@ -314,11 +316,13 @@ def main() -> None:
                                      torch.float64, split=True)
                 t32 = TorchModel(torch, params, X, labels, train, graph, config,
                                  torch.float32)
-                with threadpool_limits(limits=1, user_api="blas"):
-                    s_ours = median_time(ours.step, repeats)
-                s64 = median_time(t64.step, repeats)
-                sp64 = median_time(split64.step, repeats)
-                s32 = median_time(t32.step, repeats)
+                # timed in turn, round after round, so that a drift in the machine's
+                # speed hits all four alike; ours with numpy's BLAS on one thread, as
+                # fit runs it (entering the limit is outside the timed region)
+                s_ours, s64, sp64, s32 = interleaved_median_times(
+                    [ours.step, t64.step, split64.step, t32.step], repeats,
+                    [lambda: threadpool_limits(limits=1, user_api="blas"), nullcontext,
+                     nullcontext, nullcontext])
                 mem_ours = peak_memory(args.data_dir, "ours", name, d, sheaf, mem_epochs)
                 mem_torch = peak_memory(args.data_dir, "torch", name, d, sheaf, mem_epochs)
                 ratios.append((s64 / s_ours, sp64 / s_ours))

@@ -125,11 +125,14 @@ def laplacian_forward(maps, X, indptr, nbr, eid, side):  # pragma: no cover - co
                 Au[a, b] = D[u, a, b]
             Au[a, a] += 1.0
         _jacobi_eigh(Au, lam[u], Q[u])
+        r = Aall[u, 0]  # reuse the scratch's first row for lam^-1/2
+        for k in range(d):
+            r[k] = 1.0 / np.sqrt(lam[u, k])
         for a in range(d):
             for b in range(d):
                 acc = 0.0
                 for k in range(d):
-                    acc += Q[u, a, k] * Q[u, b, k] / np.sqrt(lam[u, k])
+                    acc += Q[u, a, k] * Q[u, b, k] * r[k]
                 S[u, a, b] = acc
         _matmul_into(Z[u], S[u], X[u], d, h)
     W = np.empty((n, d, h))
@@ -194,15 +197,19 @@ def laplacian_backward(G, maps, X, edges, indptr, nbr, eid, side, D, lam, Q, S, 
                     acc += dS[a, k] * V[k, j]
                 T[a, j] = acc
         w = lam[u]
+        r = dS[0]  # lam^-1/2; dS is free until it receives Q M below
+        for i in range(d):
+            r[i] = 1.0 / np.sqrt(w[i])
         for i in range(d):
             for j in range(d):
                 acc = 0.0
                 for k in range(d):
                     acc += V[k, i] * T[k, j]
                 if abs(w[i] - w[j]) > 1e-12 * (w[i] + w[j]):
-                    acc *= (w[i] ** -0.5 - w[j] ** -0.5) / (w[i] - w[j])
-                else:
-                    acc *= -0.5 * (0.5 * (w[i] + w[j])) ** -1.5
+                    acc *= (r[i] - r[j]) / (w[i] - w[j])
+                else:  # the derivative of x^-1/2 at the mean, (x^-1/2)' = -x^-3/2 / 2
+                    mean = 0.5 * (w[i] + w[j])
+                    acc *= -0.5 / (mean * np.sqrt(mean))
                 M[i, j] = acc
         for a in range(d):
             for j in range(d):
@@ -224,22 +231,110 @@ def laplacian_backward(G, maps, X, edges, indptr, nbr, eid, side, D, lam, Q, S, 
         v = edges[e, 1]
         Fu = maps[e, 0]
         Fv = maps[e, 1]
-        # Buv = -dW_u Z_v^T, Bvu = -dW_v Z_u^T; with g = dD + dD^T at each end,
-        # dF_u = Fv (Buv^T + Bvu) + Fu g_u and dF_v = Fu (Buv + Bvu^T) + Fv g_v
+        # B = -(dW_u Z_v^T + Z_u dW_v^T) is the gradient of F_u^T F_v; with
+        # g = dD + dD^T at each end, dF_u = Fv B^T + Fu g_u and dF_v = Fu B + Fv g_v.
+        # x below is B[b, a]: one reduction over the channels serves both ends.
         dmaps[e] = 0.0
         for a in range(d):
             for b in range(d):
-                bu = 0.0
-                bv = 0.0
+                x = 0.0
                 for c in range(h):
-                    bu -= Z[v, a, c] * dW[u, b, c] + dW[v, a, c] * Z[u, b, c]
-                    bv -= dW[u, a, c] * Z[v, b, c] + Z[u, a, c] * dW[v, b, c]
+                    x -= Z[v, a, c] * dW[u, b, c] + dW[v, a, c] * Z[u, b, c]
                 gu = dDtot[u, a, b] + dDtot[u, b, a]
                 gv = dDtot[v, a, b] + dDtot[v, b, a]
                 for k in range(d):
-                    dmaps[e, 0, k, b] += Fv[k, a] * bu + Fu[k, a] * gu
-                    dmaps[e, 1, k, b] += Fu[k, a] * bv + Fv[k, a] * gv
+                    dmaps[e, 0, k, b] += Fv[k, a] * x + Fu[k, a] * gu
+                    dmaps[e, 1, k, a] += Fu[k, b] * x
+                    dmaps[e, 1, k, b] += Fv[k, a] * gv
     return dX, dmaps
+
+
+# ------------------------------------------------------------------ orthogonal maps
+# F^T F = I: D_u = deg_u I and S_u = (deg_u + 1)^{-1/2} are scalars fixed by the graph,
+# so no eigen-decomposition runs and the maps enter only through the pairs
+# F_{u<|e}^T F_{v<|e}. The maps are sides-major, (2m, d, d): F[e] = F_{u<|e} and
+# F[m + e] = F_{v<|e} for edges[e] = (u, v), the layout the Cayley kernels produce.
+# (The reverse pass drops D's dependence on the maps: for orthogonal maps it is the
+# constant deg_u I, and the gradient it would add, F_u times a symmetric matrix, is
+# normal to the orthogonal group, so the Cayley reverse pass discards it anyway.)
+
+
+@njit(cache=True, parallel=True, fastmath={"reassoc", "contract"})
+def laplacian_forward_orth(F, X, indptr, nbr, eid, side):  # pragma: no cover - compiled
+    """:func:`laplacian_forward` for orthogonal maps ``F`` (2m, d, d), sides-major.
+
+    Returns ``Y`` and the intermediates ``(s, Z)``: ``s`` (n,) the scalars ``S_u``.
+    """
+    n, d, h = X.shape
+    m = F.shape[0] // 2
+    s = np.empty(n)
+    Z = np.empty((n, d, h))
+    for u in prange(n):
+        s[u] = 1.0 / np.sqrt(indptr[u + 1] - indptr[u] + 1.0)
+        for a in range(d):
+            for c in range(h):
+                Z[u, a, c] = s[u] * X[u, a, c]
+    Y = np.empty((n, d, h))
+    for u in prange(n):
+        W = Y[u]  # W_u, built in place and then scaled by S_u
+        deg = float(indptr[u + 1] - indptr[u])
+        for a in range(d):
+            for c in range(h):
+                W[a, c] = deg * Z[u, a, c]
+        for p in range(indptr[u], indptr[u + 1]):
+            e = eid[p]
+            own = e + side[p] * m
+            other = e + (1 - side[p]) * m
+            _sub_pair(W, F[own], F[other], Z[nbr[p]], d, h)
+        for a in range(d):
+            for c in range(h):
+                W[a, c] *= s[u]
+    return Y, s, Z
+
+
+@njit(cache=True, parallel=True, fastmath={"reassoc", "contract"})
+def laplacian_backward_orth(G, F, edges, indptr, nbr, eid, side, s, Z):
+    """Reverse pass of :func:`laplacian_forward_orth`: ``dX`` (n, d, h), ``dF`` (2m, d, d).
+
+    The operator is symmetric, so ``dX = S (D - A_F) S G``. Per edge, with
+    ``B = -(dW_u Z_v^T + Z_u dW_v^T)`` the gradient of ``F_u^T F_v``:
+    ``dF_u = F_v B^T`` and ``dF_v = F_u B``.
+    """  # pragma: no cover - compiled
+    n, d, h = G.shape
+    m = edges.shape[0]
+    dW = np.empty((n, d, h))
+    for u in prange(n):
+        for a in range(d):
+            for c in range(h):
+                dW[u, a, c] = s[u] * G[u, a, c]
+    dX = np.empty((n, d, h))
+    for u in prange(n):
+        dZ = dX[u]
+        deg = float(indptr[u + 1] - indptr[u])
+        for a in range(d):
+            for c in range(h):
+                dZ[a, c] = deg * dW[u, a, c]
+        for p in range(indptr[u], indptr[u + 1]):
+            e = eid[p]
+            _sub_pair(dZ, F[e + side[p] * m], F[e + (1 - side[p]) * m], dW[nbr[p]], d, h)
+        for a in range(d):
+            for c in range(h):
+                dZ[a, c] *= s[u]
+    dF = np.zeros((2 * m, d, d))
+    for e in prange(m):
+        u = edges[e, 0]
+        v = edges[e, 1]
+        Fu = F[e]
+        Fv = F[m + e]
+        for a in range(d):
+            for b in range(d):
+                bab = 0.0
+                for c in range(h):
+                    bab -= dW[u, a, c] * Z[v, b, c] + Z[u, a, c] * dW[v, b, c]
+                for k in range(d):
+                    dF[e, k, a] += Fv[k, b] * bab
+                    dF[m + e, k, b] += Fu[k, a] * bab
+    return dX, dF
 
 
 @njit(cache=True, parallel=True)
@@ -431,3 +526,185 @@ def gather_tanh(N1, N2, first, second):  # pragma: no cover - compiled
         for j in range(p):
             T[r, j] = np.tanh(N1[a, j] + N2[b, j])
     return T
+
+
+
+@njit(cache=True, parallel=True)
+def scatter_tanh_backward(dT, T, indptr, eid, side):  # pragma: no cover - compiled
+    """Reverse pass of :func:`gather_tanh` through the node incidence.
+
+    With ``dZ = dT (1 - T^2)``: ``dN1[u]`` sums ``dZ`` over the rows whose first
+    endpoint is ``u`` and ``dN2[u]`` over those whose second is. Node ``u`` at edge ``e``
+    on side ``s`` is the first endpoint of row ``e + s m`` and the second of row
+    ``e + (1 - s) m``; each output row is written by one iteration.
+    """
+    n = indptr.shape[0] - 1
+    m = T.shape[0] // 2
+    p = T.shape[1]
+    dN1 = np.zeros((n, p))
+    dN2 = np.zeros((n, p))
+    for u in prange(n):
+        for q in range(indptr[u], indptr[u + 1]):
+            r1 = eid[q] + side[q] * m
+            r2 = eid[q] + (1 - side[q]) * m
+            for j in range(p):
+                dN1[u, j] += dT[r1, j] * (1.0 - T[r1, j] * T[r1, j])
+                dN2[u, j] += dT[r2, j] * (1.0 - T[r2, j] * T[r2, j])
+    return dN1, dN2
+
+# ------------------------------------------------------------ the dense parts of a layer
+# Element-wise steps fused into single passes over the (n, d, h) features: numpy would
+# make a temporary per operator (the ELU alone takes five), and on a graph like film
+# these passes cost more than the Laplacian. A dropout mask is an array of the
+# features' shape, or NO_MASK (one element) for none.
+
+NO_MASK = np.ones((1, 1, 1))
+
+
+@njit(cache=True, inline="always")
+def _elu(y):  # pragma: no cover - compiled
+    return y if y > 0.0 else np.expm1(y)
+
+
+@njit(cache=True, parallel=True)
+def mix_stalks(W1, x, mask_m, mask_d):  # pragma: no cover - compiled
+    """``xf = x * mask_m``, ``xd = x * mask_d`` and ``X1 = W1 xd`` (per node, ``W1`` d x d).
+
+    An unmasked output is ``x`` itself, not a copy.
+    """
+    n, d, h = x.shape
+    has_m = mask_m.shape[0] == n
+    has_d = mask_d.shape[0] == n
+    xf = np.empty_like(x) if has_m else x
+    xd = np.empty_like(x) if has_d else x
+    X1 = np.empty_like(x)
+    for u in prange(n):
+        for a in range(d):
+            for c in range(h):
+                if has_m:
+                    xf[u, a, c] = x[u, a, c] * mask_m[u, a, c]
+                if has_d:
+                    xd[u, a, c] = x[u, a, c] * mask_d[u, a, c]
+        for i in range(d):
+            for c in range(h):
+                X1[u, i, c] = 0.0
+            for j in range(d):
+                w = W1[i, j]
+                for c in range(h):
+                    X1[u, i, c] += w * xd[u, j, c]
+    return xf, xd, X1
+
+
+@njit(cache=True, parallel=True)
+def mix_stalks_backward(W1, dX1, xd, mask_d, dxf, mask_m, dx):  # pragma: no cover
+    """Reverse pass of :func:`mix_stalks`: ``dx += (W1^T dX1) * mask_d + dxf * mask_m``.
+
+    Updates ``dx`` in place and returns ``dW1`` = sum over nodes and channels of
+    ``dX1_i xd_j``.
+    """
+    n, d, h = dx.shape
+    has_m = mask_m.shape[0] == n
+    has_d = mask_d.shape[0] == n
+    part = np.zeros((n, d, d))
+    for u in prange(n):
+        for j in range(d):
+            for c in range(h):
+                acc = 0.0
+                for i in range(d):
+                    acc += W1[i, j] * dX1[u, i, c]
+                if has_d:
+                    acc *= mask_d[u, j, c]
+                g = dxf[u, j, c]
+                if has_m:
+                    g *= mask_m[u, j, c]
+                dx[u, j, c] += acc + g
+        for i in range(d):
+            for j in range(d):
+                acc = 0.0
+                for c in range(h):
+                    acc += dX1[u, i, c] * xd[u, j, c]
+                part[u, i, j] = acc
+    return part.sum(axis=0)
+
+
+@njit(cache=True, parallel=True)
+def elu_residual(x, Y, t):  # pragma: no cover - compiled
+    """The layer's output ``(1 + t_a) x - ELU(Y)``, ``t`` (d,) the ``tanh eps``."""
+    n, d, h = x.shape
+    out = np.empty_like(x)
+    for u in prange(n):
+        for a in range(d):
+            k = 1.0 + t[a]
+            for c in range(h):
+                out[u, a, c] = k * x[u, a, c] - _elu(Y[u, a, c])
+    return out
+
+
+@njit(cache=True, parallel=True)
+def elu_residual_backward(dx, x, Y, t):  # pragma: no cover - compiled
+    """Reverse pass of :func:`elu_residual` for ``dx`` = d loss / d output.
+
+    Returns ``dY``, the residual path's ``(1 + t_a) dx`` and, per stalk index, the sum of
+    ``dx * x`` (the gradient of ``t``).
+    """
+    n, d, h = x.shape
+    dY = np.empty_like(x)
+    dprev = np.empty_like(x)
+    part = np.zeros((n, d))
+    for u in prange(n):
+        for a in range(d):
+            k = 1.0 + t[a]
+            acc = 0.0
+            for c in range(h):
+                g = dx[u, a, c]
+                y = Y[u, a, c]
+                dY[u, a, c] = -g if y > 0.0 else -g * np.exp(y)
+                dprev[u, a, c] = k * g
+                acc += g * x[u, a, c]
+            part[u, a] = acc
+    return dY, dprev, part.sum(axis=0)
+
+
+@njit(cache=True, parallel=True)
+def elu_dropout(H, mask):  # pragma: no cover - compiled
+    """``ELU(H) * mask`` for ``H`` (n, k) and a mask (n, k) or NO_MASK's one element."""
+    n, k = H.shape
+    has = mask.size == H.size
+    flat = mask.reshape(-1)
+    out = np.empty_like(H)
+    for u in prange(n):
+        for j in range(k):
+            y = _elu(H[u, j])
+            out[u, j] = y * flat[u * k + j] if has else y
+    return out
+
+
+@njit(cache=True, parallel=True)
+def elu_dropout_backward(dx, H, mask):  # pragma: no cover - compiled
+    """Reverse pass of :func:`elu_dropout`: ``dx * mask * ELU'(H)``."""
+    n, k = H.shape
+    has = mask.size == H.size
+    flat = mask.reshape(-1)
+    out = np.empty_like(H)
+    for u in prange(n):
+        for j in range(k):
+            y = H[u, j]
+            g = dx[u, j] if y > 0.0 else dx[u, j] * np.exp(y)
+            out[u, j] = g * flat[u * k + j] if has else g
+    return out
+
+
+@njit(cache=True)
+def adam_update(p, g, m1, m2, decay, b1, b2, step, c2, eps):  # pragma: no cover
+    """One Adam step in place, in ``torch.optim.Adam``'s arithmetic order.
+
+    ``g + decay p`` is the decayed gradient, ``step = lr / (1 - b1^t)`` and
+    ``c2 = 1 - b2^t``; all arrays are C-contiguous and of one shape.
+    """
+    pf, gf = p.reshape(-1), g.reshape(-1)  # views: the arrays are contiguous
+    af, bf = m1.reshape(-1), m2.reshape(-1)
+    for i in range(pf.size):
+        gk = gf[i] + decay * pf[i] if decay != 0.0 else gf[i]
+        af[i] = af[i] * b1 + (1.0 - b1) * gk
+        bf[i] = bf[i] * b2 + (1.0 - b2) * gk * gk
+        pf[i] -= step * af[i] / (np.sqrt(bf[i] / c2) + eps)

@@ -27,13 +27,23 @@ import scipy.sparse as sp
 
 from ..sheaf._kernels import node_incidence
 from ._kernels import (
+    NO_MASK,
     cayley_backward,
     cayley_forward,
+    elu_dropout,
+    elu_dropout_backward,
+    elu_residual,
+    elu_residual_backward,
     gather_tanh,
     laplacian_backward,
     laplacian_backward_diag,
+    laplacian_backward_orth,
     laplacian_forward,
     laplacian_forward_diag,
+    laplacian_forward_orth,
+    mix_stalks,
+    mix_stalks_backward,
+    scatter_tanh_backward,
 )
 
 SHEAF_CLASSES = ("diag", "orthogonal", "general", "identity")
@@ -69,25 +79,18 @@ class GraphStructure:
     incidence: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
     first: np.ndarray  # (2m,): u of every edge (sides 0), then v (sides 1)
     second: np.ndarray  # (2m,): the other endpoint
-    scatter_first: sp.csr_array  # (n, 2m): sums edge-side rows into their first endpoint
-    scatter_second: sp.csr_array  # (n, 2m): ... into their second endpoint
 
 
 def graph_structure(adjacency: sp.csr_array) -> GraphStructure:
-    """Edges ``u < v`` of a symmetric adjacency and the gather matrices of both sides."""
+    """Edges ``u < v`` of a symmetric adjacency, its node incidence and both sides' ends."""
     A = sp.triu(sp.csr_array(adjacency), k=1).tocoo()
     edges = np.column_stack([A.row, A.col]).astype(np.int64)
     order = np.lexsort((edges[:, 1], edges[:, 0]))
     edges = np.ascontiguousarray(edges[order])
     n = adjacency.shape[0]
-    m = len(edges)
     first = np.concatenate([edges[:, 0], edges[:, 1]])
     second = np.concatenate([edges[:, 1], edges[:, 0]])
-    ones = np.ones(2 * m)
-    rows = np.arange(2 * m)
-    s1 = sp.csr_array((ones, (first, rows)), shape=(n, 2 * m))
-    s2 = sp.csr_array((ones, (second, rows)), shape=(n, 2 * m))
-    return GraphStructure(n, edges, node_incidence(edges, n), first, second, s1, s2)
+    return GraphStructure(n, edges, node_incidence(edges, n), first, second)
 
 
 def predict_map_params(xf: np.ndarray, P: np.ndarray, graph: GraphStructure
@@ -131,30 +134,17 @@ def init_params(config: NSDConfig, rng: np.random.Generator) -> dict[str, np.nda
     return p
 
 
-def _elu(x: np.ndarray) -> np.ndarray:
-    return np.where(x > 0, x, np.expm1(np.minimum(x, 0.0)))
-
-
-def _elu_grad(x: np.ndarray) -> np.ndarray:
-    return np.where(x > 0, 1.0, np.exp(np.minimum(x, 0.0)))
-
-
-def _dropout_mask(rng: np.random.Generator | None, p: float, shape: tuple[int, ...]) -> Any:
-    """Inverted-dropout scale (0 or 1/(1-p)), or 1.0 when not training."""
+def _dropout_mask(rng: np.random.Generator | None, p: float, shape: tuple[int, ...]
+                  ) -> np.ndarray:
+    """Inverted-dropout scale (0 or 1/(1-p)) per entry, or NO_MASK when not training."""
     if rng is None or p == 0.0:
-        return 1.0
+        return NO_MASK
     return (rng.random(shape) >= p) / (1.0 - p)
 
 
-def maps_from_params(T: np.ndarray, config: NSDConfig, m: int
-                     ) -> tuple[np.ndarray, np.ndarray | None]:
-    """Build maps ``(m, 2, d, d)`` from the learner's outputs ``T`` (sides 0, then 1).
-
-    Also returns what the reverse pass reuses: ``(I - A)^{-1}`` of every Cayley map for
-    orthogonal sheaves, else ``None``.
-    """
+def maps_from_params(T: np.ndarray, config: NSDConfig, m: int) -> np.ndarray:
+    """Build maps ``(m, 2, d, d)`` from the learner's outputs ``T`` (sides 0, then 1)."""
     d = config.d
-    Minv = None
     if config.sheaf == "diag":
         F = np.zeros((2 * m, d, d))
         idx = np.arange(d)
@@ -164,26 +154,8 @@ def maps_from_params(T: np.ndarray, config: NSDConfig, m: int
     elif config.sheaf == "identity":
         F = np.broadcast_to(np.eye(d), (2 * m, d, d))
     else:
-        F, Minv = cayley_forward(np.ascontiguousarray(T), d)
-    return np.ascontiguousarray(np.stack([F[:m], F[m:]], axis=1)), Minv
-
-
-def maps_vjp(dmaps: np.ndarray, maps: np.ndarray, Minv: np.ndarray | None,
-             config: NSDConfig) -> np.ndarray:
-    """Gradient with respect to ``T`` of ``sum(dmaps * maps)``, for the dense-map classes.
-
-    ``maps`` and ``Minv`` are :func:`maps_from_params`' outputs (diagonal maps have a
-    reverse pass of their own in :func:`forward_backward`).
-    """
-    d, m = config.d, maps.shape[0]
-    dF = np.concatenate([dmaps[:, 0], dmaps[:, 1]])
-    if config.sheaf == "general":
-        return dF.reshape(2 * m, d * d)
-    if config.sheaf == "identity":
-        return np.zeros((2 * m, 0))
-    # orthogonal: Cayley maps, with the (I - A)^{-1} kept by maps_from_params
-    Q = np.concatenate([maps[:, 0], maps[:, 1]])
-    return cayley_backward(np.ascontiguousarray(dF), Q, Minv, d)
+        F = cayley_forward(np.ascontiguousarray(T), d)[0]
+    return np.ascontiguousarray(np.stack([F[:m], F[m:]], axis=1))
 
 
 def forward_backward(
@@ -207,38 +179,41 @@ def forward_backward(
     m = len(graph.edges)
     edges, inc = graph.edges, graph.incidence
     # encoder
-    X0: Any
-    if sp.issparse(X):  # dropout on the stored entries: the zeros stay zero either way
-        X0 = X
-        if rng is not None and config.input_dropout > 0:
-            Xs = sp.csr_array(X, copy=True)
-            Xs.data *= _dropout_mask(rng, config.input_dropout, (Xs.nnz,))
-            X0 = Xs
-    else:
-        X0 = X * _dropout_mask(rng, config.input_dropout, X.shape)
+    X0: Any = X
+    if rng is not None and config.input_dropout > 0:
+        if sp.issparse(X):  # dropout on the stored entries: the zeros stay zero anyway
+            X0 = sp.csr_array(X, copy=True)
+            X0.data *= _dropout_mask(rng, config.input_dropout, (X0.nnz,))
+        else:
+            X0 = X * _dropout_mask(rng, config.input_dropout, X.shape)
     H = X0 @ params["W_in"] + params["b_in"]
     mask_enc = _dropout_mask(rng, config.dropout, H.shape)
-    x = (_elu(H) * mask_enc).reshape(n, d, h)
+    x = elu_dropout(H, mask_enc).reshape(n, d, h)
     tape = []
     for layer in range(L):
         P, W1, W2 = params[f"P{layer}"], params[f"W1_{layer}"], params[f"W2_{layer}"]
         t_eps = np.tanh(params[f"eps{layer}"])
         mask_m = _dropout_mask(rng, config.dropout if layer > 0 else 0.0, x.shape)
-        xf = (x * mask_m).reshape(n, d * h)
-        T = predict_map_params(xf, P, graph)[0]
         mask_d = _dropout_mask(rng, config.dropout, x.shape)
-        xd = x * mask_d
-        X1 = np.einsum("ij,njh->nih", W1, xd)
-        X2 = np.ascontiguousarray(X1 @ W2)
+        xf, xd, X1 = mix_stalks(W1, x, mask_m, mask_d)
+        xf = xf.reshape(n, d * h)
+        T = predict_map_params(xf, P, graph)[0]
+        X2 = (X1.reshape(n * d, h) @ W2).reshape(n, d, h)
+        Minv = None
         if config.sheaf == "diag":  # the maps' diagonals (m, 2, d), a kernel of their own
-            maps, Minv = np.ascontiguousarray(np.stack([T[:m], T[m:]], axis=1)), None
+            maps = np.ascontiguousarray(np.stack([T[:m], T[m:]], axis=1))
             Y, *lap = laplacian_forward_diag(maps, X2, *inc)
+        elif config.sheaf in ("orthogonal", "identity"):  # sides-major (2m, d, d)
+            if config.sheaf == "orthogonal":
+                maps, Minv = cayley_forward(T, d)
+            else:
+                maps = np.tile(np.eye(d), (2 * m, 1, 1))
+            Y, *lap = laplacian_forward_orth(maps, X2, *inc)
         else:
-            maps, Minv = maps_from_params(T, config, m)
+            maps = maps_from_params(T, config, m)
             Y, *lap = laplacian_forward(maps, X2, *inc)
-        x_new = (1.0 + t_eps)[None, :, None] * x - _elu(Y)
-        tape.append((x, mask_m, xf, T, maps, Minv, mask_d, xd, X1, X2, Y, lap, t_eps))
-        x = x_new
+        tape.append((x, xf, T, maps, Minv, mask_m, mask_d, xd, X1, X2, Y, lap, t_eps))
+        x = elu_residual(x, Y, t_eps)
     xf = x.reshape(n, d * h)
     logits = xf @ params["W_out"] + params["b_out"]
     shift = logits - logits.max(axis=1, keepdims=True)
@@ -256,29 +231,31 @@ def forward_backward(
     g["b_out"] = dlogits.sum(axis=0)
     dx = (dlogits @ params["W_out"].T).reshape(n, d, h)
     for layer in range(L - 1, -1, -1):
-        x, mask_m, xf, T, maps, Minv, mask_d, xd, X1, X2, Y, lap, t_eps = tape[layer]
+        x, xf, T, maps, Minv, mask_m, mask_d, xd, X1, X2, Y, lap, t_eps = tape[layer]
         P, W1, W2 = params[f"P{layer}"], params[f"W1_{layer}"], params[f"W2_{layer}"]
-        g[f"eps{layer}"] = (dx * x).sum(axis=(0, 2)) * (1.0 - t_eps**2)
-        dY = np.ascontiguousarray(-dx * _elu_grad(Y))
-        dx_prev = (1.0 + t_eps)[None, :, None] * dx
+        dY, dx_prev, dt = elu_residual_backward(dx, x, Y, t_eps)
+        g[f"eps{layer}"] = dt * (1.0 - t_eps**2)
         if config.sheaf == "diag":
             dX2, dmaps = laplacian_backward_diag(dY, maps, X2, edges, *inc, *lap)
             dT = np.concatenate([dmaps[:, 0], dmaps[:, 1]])
+        elif config.sheaf in ("orthogonal", "identity"):
+            dX2, dF = laplacian_backward_orth(dY, maps, edges, *inc, *lap)
+            dT = (cayley_backward(dF, maps, Minv, d) if Minv is not None
+                  else np.zeros((2 * m, 0)))
         else:
             dX2, dmaps = laplacian_backward(dY, maps, X2, edges, *inc, *lap)
-            dT = maps_vjp(dmaps, maps, Minv, config)
-        g[f"W2_{layer}"] = X1.reshape(-1, h).T @ dX2.reshape(-1, h)
-        dX1 = dX2 @ W2.T
-        g[f"W1_{layer}"] = np.einsum("nih,njh->ij", dX1, xd)
-        dx_prev += np.einsum("ij,nih->njh", W1, dX1) * mask_d
-        dZ = dT * (1.0 - T**2)
-        dN1 = graph.scatter_first @ dZ
-        dN2 = graph.scatter_second @ dZ
+            dT = np.concatenate([dmaps[:, 0], dmaps[:, 1]]).reshape(2 * m, d * d)
+        dX2 = dX2.reshape(n * d, h)
+        g[f"W2_{layer}"] = X1.reshape(n * d, h).T @ dX2
+        dX1 = (dX2 @ W2.T).reshape(n, d, h)
+        dN1, dN2 = scatter_tanh_backward(dT, T, inc[0], inc[2], inc[3])
         g[f"P{layer}"] = np.vstack([xf.T @ dN1, xf.T @ dN2])
         dxf = dN1 @ P[: d * h].T + dN2 @ P[d * h:].T
-        dx_prev += dxf.reshape(n, d, h) * mask_m
+        # dx_prev += W1^T dX1 * mask_d + dxf * mask_m, in place
+        g[f"W1_{layer}"] = mix_stalks_backward(W1, dX1, xd, mask_d, dxf.reshape(n, d, h),
+                                               mask_m, dx_prev)
         dx = dx_prev
-    dH = dx.reshape(n, d * h) * mask_enc * _elu_grad(H)
+    dH = elu_dropout_backward(dx.reshape(n, d * h), H, mask_enc)
     g["W_in"] = np.asarray(X0.T @ dH)
     g["b_in"] = dH.sum(axis=0)
     return loss, logits, g

@@ -28,6 +28,7 @@ from .._validation import (
     check_rng,
 )
 from ..sheaf import Sheaf
+from ._kernels import adam_update
 from ._model import (
     SHEAF_CLASSES,
     GraphStructure,
@@ -60,6 +61,12 @@ class Adam:
     def __init__(self, params: dict[str, np.ndarray], *, lr: float, weight_decay: float,
                  sheaf_decay: float, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8) -> None:
+        for k, v in params.items():
+            if not (isinstance(v, np.ndarray) and v.dtype == np.float64
+                    and v.flags.c_contiguous and v.flags.writeable):
+                raise ValueError(f"params[{k!r}] must be a writeable C-contiguous float64 "
+                                 f"array (Adam updates it in place); got "
+                                 f"{type(v).__name__} {getattr(v, 'dtype', '')}")
         self.lr, self.betas, self.eps = lr, betas, eps
         self.decay = {k: (sheaf_decay if k.startswith("P") else weight_decay)
                       for k in params}
@@ -69,19 +76,14 @@ class Adam:
         self.t = 0
 
     def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
-        """One update of every parameter from its gradient."""
+        """One update of every parameter from its gradient (one compiled pass each)."""
         self.t += 1
         b1, b2 = self.betas
         c1, c2 = 1.0 - b1**self.t, 1.0 - b2**self.t
         for k, p in params.items():
-            gk = grads[k] + self.decay[k] * p if self.decay[k] else grads[k]
-            m1, m2 = self.m1[k], self.m2[k]
-            m1 *= b1
-            m1 += (1.0 - b1) * gk
-            m2 *= b2
-            m2 += (1.0 - b2) * gk * gk
             # torch's form: p -= lr / c1 * m1 / (sqrt(m2 / c2) + eps)
-            p -= (self.lr / c1) * m1 / (np.sqrt(m2 / c2) + self.eps)
+            adam_update(p, np.ascontiguousarray(grads[k]), self.m1[k], self.m2[k],
+                        self.decay[k], b1, b2, self.lr / c1, c2, self.eps)
 
 
 def _check_masks(n: int, labels: np.ndarray, train: Any, val: Any) -> tuple[np.ndarray, ...]:
@@ -324,7 +326,7 @@ def _layer_states(params: dict[str, np.ndarray], X: Any, graph: GraphStructure,
     for layer in range(config.layers):
         xf = x.reshape(n, d * h)
         T = predict_map_params(xf, params[f"P{layer}"], graph)[0]
-        maps = maps_from_params(T, config, len(graph.edges))[0]
+        maps = maps_from_params(T, config, len(graph.edges))
         X2 = np.ascontiguousarray(np.einsum("ij,njh->nih", params[f"W1_{layer}"], x)
                                   @ params[f"W2_{layer}"])
         Y = laplacian_forward(maps, X2, *graph.incidence)[0]

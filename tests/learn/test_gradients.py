@@ -232,3 +232,128 @@ def test_diagonal_kernels_match_the_general_ones_on_diagonal_maps():
     dX_d, df = laplacian_backward_diag(G, f, X, graph.edges, *graph.incidence, *out_d[1:])
     np.testing.assert_allclose(dX_d, dX, atol=1e-13)
     np.testing.assert_allclose(df, dmaps[:, :, np.arange(d), np.arange(d)], atol=1e-12)
+
+
+def test_orthogonal_kernels_match_the_general_ones_on_orthogonal_maps():
+    """D_u = deg_u I exactly; the dropped dD term is normal to O(d), so dT agrees."""
+    from spectral_sheaf.learn._kernels import (
+        cayley_backward,
+        cayley_forward,
+        laplacian_backward_orth,
+        laplacian_forward_orth,
+    )
+
+    rng = np.random.default_rng(21)
+    A, *_ = small_problem(21, n=12)
+    graph = graph_structure(A)
+    m, d, h = len(graph.edges), 3, 4
+    F, Minv = cayley_forward(rng.standard_normal((2 * m, d * (d - 1) // 2)), d)
+    maps = np.ascontiguousarray(np.stack([F[:m], F[m:]], axis=1))
+    X = rng.standard_normal((A.shape[0], d, h))
+    G = rng.standard_normal(X.shape)
+    out = laplacian_forward(maps, X, *graph.incidence)
+    out_o = laplacian_forward_orth(F, X, *graph.incidence)
+    np.testing.assert_allclose(out_o[0], out[0], atol=1e-13)
+    dX, dmaps = laplacian_backward(G, maps, X, graph.edges, *graph.incidence, *out[1:])
+    dX_o, dF = laplacian_backward_orth(G, F, graph.edges, *graph.incidence, *out_o[1:])
+    np.testing.assert_allclose(dX_o, dX, atol=1e-13)
+    dF_general = np.concatenate([dmaps[:, 0], dmaps[:, 1]])
+    # the maps' gradients differ by the normal part; through the Cayley map they agree
+    assert np.abs(dF - dF_general).max() > 1e-3
+    np.testing.assert_allclose(cayley_backward(dF, F, Minv, d),
+                               cayley_backward(dF_general, F, Minv, d), atol=1e-12)
+
+
+def test_fused_layer_kernels_match_numpy():
+    from spectral_sheaf.learn._kernels import (
+        NO_MASK,
+        elu_dropout,
+        elu_dropout_backward,
+        elu_residual,
+        elu_residual_backward,
+        mix_stalks,
+        mix_stalks_backward,
+    )
+
+    rng = np.random.default_rng(30)
+    n, d, h = 7, 3, 5
+    x, Y, dx, dxf = (rng.standard_normal((n, d, h)) for _ in range(4))
+    t = np.tanh(rng.standard_normal(d))
+    elu = np.where(Y > 0, Y, np.expm1(np.minimum(Y, 0)))
+    np.testing.assert_allclose(elu_residual(x, Y, t), (1 + t)[:, None] * x - elu, atol=1e-15)
+    dY, dprev, dt = elu_residual_backward(dx, x, Y, t)
+    np.testing.assert_allclose(dY, -dx * np.where(Y > 0, 1.0, np.exp(np.minimum(Y, 0))),
+                               atol=1e-15)
+    np.testing.assert_allclose(dprev, (1 + t)[:, None] * dx, atol=1e-15)
+    np.testing.assert_allclose(dt, (dx * x).sum(axis=(0, 2)), atol=1e-13)
+    W1 = rng.standard_normal((d, d))
+    mask_m, mask_d = ((rng.random((n, d, h)) > 0.3) / 0.7 for _ in range(2))
+    for mm, md in ((mask_m, mask_d), (NO_MASK, mask_d), (NO_MASK, NO_MASK)):
+        full_m = mm if mm.shape[0] == n else 1.0
+        full_d = md if md.shape[0] == n else 1.0
+        xf, xd, X1 = mix_stalks(W1, x, mm, md)
+        np.testing.assert_allclose(xf, x * full_m, atol=1e-15)
+        np.testing.assert_allclose(xd, x * full_d, atol=1e-15)
+        np.testing.assert_allclose(X1, np.einsum("ij,njh->nih", W1, x * full_d), atol=1e-14)
+        acc = dx.copy()
+        dW1 = mix_stalks_backward(W1, Y, xd, md, dxf, mm, acc)
+        np.testing.assert_allclose(dW1, np.einsum("nih,njh->ij", Y, xd), atol=1e-13)
+        np.testing.assert_allclose(
+            acc, dx + np.einsum("ij,nih->njh", W1, Y) * full_d + dxf * full_m, atol=1e-14)
+    assert mix_stalks(W1, x, NO_MASK, NO_MASK)[1] is x  # unmasked: no copy
+    H, dH = rng.standard_normal((n, 4)), rng.standard_normal((n, 4))
+    mask = (rng.random((n, 4)) > 0.5) * 2.0
+    eluH = np.where(H > 0, H, np.expm1(np.minimum(H, 0)))
+    np.testing.assert_allclose(elu_dropout(H, mask), eluH * mask, atol=1e-15)
+    np.testing.assert_allclose(elu_dropout(H, NO_MASK), eluH, atol=1e-15)
+    grad = dH * np.where(H > 0, 1.0, np.exp(np.minimum(H, 0)))
+    np.testing.assert_allclose(elu_dropout_backward(dH, H, mask), grad * mask, atol=1e-15)
+    np.testing.assert_allclose(elu_dropout_backward(dH, H, NO_MASK), grad, atol=1e-15)
+
+
+def test_adam_matches_torch_and_rejects_arrays_it_cannot_update():
+    from spectral_sheaf.learn import Adam
+
+    torch = pytest.importorskip("torch", reason="torch (the bench extra) is the reference")
+    rng = np.random.default_rng(40)
+    params = {"W_in": rng.standard_normal((4, 3)), "b_in": rng.standard_normal(3),
+              "P0": rng.standard_normal((6, 2))}
+    t = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
+    opt = torch.optim.Adam([{"params": [t["W_in"]], "weight_decay": 5e-3},
+                            {"params": [t["b_in"]], "weight_decay": 0.0},
+                            {"params": [t["P0"]], "weight_decay": 5e-4}], lr=0.02)
+    ours = Adam(params, lr=0.02, weight_decay=5e-3, sheaf_decay=5e-4)
+    for _ in range(5):
+        grads = {k: rng.standard_normal(v.shape) for k, v in params.items()}
+        for k, v in t.items():
+            v.grad = torch.tensor(grads[k])
+        opt.step()
+        ours.step(params, grads)
+    for k, v in t.items():
+        np.testing.assert_allclose(params[k], v.detach().numpy(), rtol=1e-13, atol=1e-15,
+                                   err_msg=k)
+    with pytest.raises(ValueError, match=r"params\['W'\] must be a writeable C-contiguous"):
+        Adam({"W": np.ones((3, 4)).T}, lr=0.1, weight_decay=0.0, sheaf_decay=0.0)
+    with pytest.raises(ValueError, match=r"params\['W'\] must be .* float64"):
+        Adam({"W": np.ones(3, dtype=np.float32)}, lr=0.1, weight_decay=0.0, sheaf_decay=0.0)
+
+
+def test_scatter_kernel_is_the_transpose_of_the_gather():
+    """<dT, d tanh(N1[first] + N2[second])> = <dN1, dN1_in> + <dN2, dN2_in>."""
+    from spectral_sheaf.learn._kernels import gather_tanh, scatter_tanh_backward
+
+    rng = np.random.default_rng(50)
+    A, *_ = small_problem(50, n=11)
+    graph = graph_structure(A)
+    n, m, p = A.shape[0], len(graph.edges), 4
+    N1, N2 = rng.standard_normal((n, p)), rng.standard_normal((n, p))
+    T = gather_tanh(N1, N2, graph.first, graph.second)
+    np.testing.assert_allclose(T, np.tanh(N1[graph.first] + N2[graph.second]), atol=1e-15)
+    dT = rng.standard_normal((2 * m, p))
+    dN1, dN2 = scatter_tanh_backward(dT, T, graph.incidence[0], *graph.incidence[2:])
+    dZ = dT * (1 - T**2)
+    ref1, ref2 = np.zeros((n, p)), np.zeros((n, p))
+    np.add.at(ref1, graph.first, dZ)
+    np.add.at(ref2, graph.second, dZ)
+    np.testing.assert_allclose(dN1, ref1, atol=1e-14)
+    np.testing.assert_allclose(dN2, ref2, atol=1e-14)
