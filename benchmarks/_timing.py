@@ -36,7 +36,7 @@ def interleaved_median_times(fns: list[Callable[[], object]], repeats: int,
     to enter).
     """
     ctx = contexts or [nullcontext] * len(fns)
-    for fn, c in zip(fns, ctx):
+    for fn, c in zip(fns, ctx, strict=True):
         with c():
             fn()
     times: list[list[float]] = [[] for _ in fns]

@@ -629,7 +629,7 @@ def mix_stalks_backward(W1, dX1, xd, mask_d, dxf, mask_m, dx):  # pragma: no cov
 
 @njit(cache=True, parallel=True)
 def elu_residual(x, Y, t):  # pragma: no cover - compiled
-    """The layer's output ``(1 + t_a) x - ELU(Y)``, ``t`` (d,) the ``tanh eps``."""
+    """Return the layer's output ``(1 + t_a) x - ELU(Y)``, ``t`` (d,) the ``tanh eps``."""
     n, d, h = x.shape
     out = np.empty_like(x)
     for u in prange(n):
