@@ -209,8 +209,8 @@ def forward_backward(
             else:
                 maps = np.tile(np.eye(d), (2 * m, 1, 1))
             Y, *lap = laplacian_forward_orth(maps, X2, *inc)
-        else:
-            maps = maps_from_params(T, config, m)
+        else:  # general: the learner's outputs are the maps, sides-major
+            maps = T.reshape(2 * m, d, d)
             Y, *lap = laplacian_forward(maps, X2, *inc)
         tape.append((x, xf, T, maps, Minv, mask_m, mask_d, xd, X1, X2, Y, lap, t_eps))
         x = elu_residual(x, Y, t_eps)
@@ -243,8 +243,8 @@ def forward_backward(
             dT = (cayley_backward(dF, maps, Minv, d) if Minv is not None
                   else np.zeros((2 * m, 0)))
         else:
-            dX2, dmaps = laplacian_backward(dY, maps, X2, edges, *inc, *lap)
-            dT = np.concatenate([dmaps[:, 0], dmaps[:, 1]]).reshape(2 * m, d * d)
+            dX2, dF = laplacian_backward(dY, maps, X2, edges, *inc, *lap)
+            dT = dF.reshape(2 * m, d * d)
         dX2 = dX2.reshape(n * d, h)
         g[f"W2_{layer}"] = X1.reshape(n * d, h).T @ dX2
         dX1 = (dX2 @ W2.T).reshape(n, d, h)

@@ -329,7 +329,8 @@ def _layer_states(params: dict[str, np.ndarray], X: Any, graph: GraphStructure,
         maps = maps_from_params(T, config, len(graph.edges))
         X2 = np.ascontiguousarray(np.einsum("ij,njh->nih", params[f"W1_{layer}"], x)
                                   @ params[f"W2_{layer}"])
-        Y = laplacian_forward(maps, X2, *graph.incidence)[0]
+        F = np.concatenate([maps[:, 0], maps[:, 1]])  # the kernel's sides-major layout
+        Y = laplacian_forward(F, X2, *graph.incidence)[0]
         t = np.tanh(params[f"eps{layer}"])
         x_new = (1 + t)[None, :, None] * x - np.where(Y > 0, Y, np.expm1(np.minimum(Y, 0)))
         out.append((Sheaf(n, graph.edges, maps), x, x_new))
