@@ -712,6 +712,43 @@ def elu_dropout_backward(dx, H, mask):  # pragma: no cover - compiled
     return out
 
 
+
+# ----------------------------------------------------------- sparse (bag-of-words) input
+# scipy's CSR times dense runs one scalar loop per stored entry; these vectorise along
+# the hidden columns (texas: 0.1 ms instead of 0.5 ms per product).
+
+
+@njit(cache=True, parallel=True)
+def csr_times_dense(indptr, indices, data, B):  # pragma: no cover - compiled
+    """Return ``A @ B`` for a CSR ``A`` given by its arrays and a dense ``B``."""
+    n = indptr.shape[0] - 1
+    k = B.shape[1]
+    out = np.zeros((n, k))
+    for i in prange(n):
+        for p in range(indptr[i], indptr[i + 1]):
+            a = data[p]
+            j = indices[p]
+            for c in range(k):
+                out[i, c] += a * B[j, c]
+    return out
+
+
+@njit(cache=True)
+def csr_transpose_times_dense(indptr, indices, data, G, n_cols):  # pragma: no cover
+    """``A^T @ G`` for a CSR ``A`` with ``n_cols`` columns: each stored entry adds a row.
+
+    Serial: rows of the output are shared between the entries of different rows of A.
+    """
+    k = G.shape[1]
+    out = np.zeros((n_cols, k))
+    for i in range(indptr.shape[0] - 1):
+        for p in range(indptr[i], indptr[i + 1]):
+            a = data[p]
+            j = indices[p]
+            for c in range(k):
+                out[j, c] += a * G[i, c]
+    return out
+
 @njit(cache=True)
 def adam_update(p, g, m1, m2, decay, b1, b2, step, c2, eps):  # pragma: no cover
     """One Adam step in place, in ``torch.optim.Adam``'s arithmetic order.

@@ -30,6 +30,8 @@ from ._kernels import (
     NO_MASK,
     cayley_backward,
     cayley_forward,
+    csr_times_dense,
+    csr_transpose_times_dense,
     elu_dropout,
     elu_dropout_backward,
     elu_residual,
@@ -134,6 +136,12 @@ def init_params(config: NSDConfig, rng: np.random.Generator) -> dict[str, np.nda
     return p
 
 
+def _is_canonical_csr(X: Any) -> bool:
+    """Tell whether ``X`` is float64 CSR with indices of one dtype, as the kernels take."""
+    return (X.format == "csr" and X.dtype == np.float64
+            and X.indices.dtype == X.indptr.dtype)
+
+
 def _dropout_mask(rng: np.random.Generator | None, p: float, shape: tuple[int, ...]
                   ) -> np.ndarray:
     """Inverted-dropout scale (0 or 1/(1-p)) per entry, or NO_MASK when not training."""
@@ -179,14 +187,21 @@ def forward_backward(
     m = len(graph.edges)
     edges, inc = graph.edges, graph.incidence
     # encoder
+    sparse = sp.issparse(X)
+    if sparse:
+        X = X if _is_canonical_csr(X) else sp.csr_array(X)
     X0: Any = X
     if rng is not None and config.input_dropout > 0:
-        if sp.issparse(X):  # dropout on the stored entries: the zeros stay zero anyway
+        if sparse:  # dropout on the stored entries: the zeros stay zero anyway
             X0 = sp.csr_array(X, copy=True)
             X0.data *= _dropout_mask(rng, config.input_dropout, (X0.nnz,))
         else:
             X0 = X * _dropout_mask(rng, config.input_dropout, X.shape)
-    H = X0 @ params["W_in"] + params["b_in"]
+    if sparse:
+        H = csr_times_dense(X0.indptr, X0.indices, X0.data, params["W_in"])
+        H += params["b_in"]
+    else:
+        H = X0 @ params["W_in"] + params["b_in"]
     mask_enc = _dropout_mask(rng, config.dropout, H.shape)
     x = elu_dropout(H, mask_enc).reshape(n, d, h)
     tape = []
@@ -256,6 +271,10 @@ def forward_backward(
                                                mask_m, dx_prev)
         dx = dx_prev
     dH = elu_dropout_backward(dx.reshape(n, d * h), H, mask_enc)
-    g["W_in"] = np.asarray(X0.T @ dH)
+    if sparse:
+        g["W_in"] = csr_transpose_times_dense(X0.indptr, X0.indices, X0.data, dH,
+                                              X0.shape[1])
+    else:
+        g["W_in"] = X0.T @ dH
     g["b_in"] = dH.sum(axis=0)
     return loss, logits, g

@@ -363,3 +363,19 @@ def test_scatter_kernel_is_the_transpose_of_the_gather():
     np.add.at(ref2, graph.second, dZ)
     np.testing.assert_allclose(dN1, ref1, atol=1e-14)
     np.testing.assert_allclose(dN2, ref2, atol=1e-14)
+
+
+def test_sparse_feature_kernels_match_scipy():
+    import scipy.sparse as sp
+
+    from spectral_sheaf.learn._kernels import csr_times_dense, csr_transpose_times_dense
+
+    rng = np.random.default_rng(60)
+    X = sp.random_array((9, 14), density=0.2, format="csr", random_state=rng)
+    X = sp.csr_array(X.toarray() * (np.arange(9) != 4)[:, None])  # row 4 empty
+    B, G = rng.standard_normal((14, 5)), rng.standard_normal((9, 5))
+    for idx in (np.int32, np.int64):
+        args = (X.indptr.astype(idx), X.indices.astype(idx), X.data)
+        np.testing.assert_allclose(csr_times_dense(*args, B), X @ B, atol=1e-14)
+        np.testing.assert_allclose(csr_transpose_times_dense(*args, G, 14), X.T @ G,
+                                   atol=1e-14)
