@@ -13,8 +13,12 @@ channels per stalk dimension, ``C`` classes. With ``x`` of shape ``(n, d, h)``:
 * read-out: ``logits = x.reshape(n, d h) W_out + b_out``, softmax cross-entropy averaged
   over the training nodes.
 
-The reverse pass is written out by hand; the per-edge and per-node work is in the
-Numba kernels, the rest is BLAS. Nothing here imports an autodiff framework.
+The reverse pass is written out by hand. The per-edge and per-node work, the
+element-wise steps of each layer (fused, one pass each) and the sparse feature products
+are Numba kernels (:mod:`._kernels`); the dense products are BLAS. The sheaf learners'
+outputs are the maps without a copy: rows ``e`` and ``m + e`` hold the two sides of
+edge ``e``. Orthogonal maps use ``D_u = deg_u I``, exact for them, so no eigen-
+decomposition runs. Nothing here imports an autodiff framework.
 """
 
 from __future__ import annotations
