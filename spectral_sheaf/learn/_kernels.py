@@ -49,6 +49,24 @@ def _matmul_into(out, A, B, d, h):  # pragma: no cover - compiled
                 out[i, c] += a * B[k, c]
 
 
+@njit(cache=True, inline="always")
+def _add_pair_gradient(dFu, dFv, Fu, Fv, dWu, Zu, dWv, Zv, d, h):  # pragma: no cover
+    """Add an edge's gradient through its pair block ``F_u^T F_v`` to ``dFu``, ``dFv``.
+
+    The block enters ``W_u`` as ``-F_u^T F_v Z_v`` and ``W_v`` as its transpose times
+    ``Z_u``, so its gradient is ``B = -(dW_u Z_v^T + Z_u dW_v^T)``: ``dF_u += F_v B^T``
+    and ``dF_v += F_u B``. One reduction over the channels per entry of ``B``.
+    """
+    for a in range(d):
+        for b in range(d):
+            bab = 0.0
+            for c in range(h):
+                bab -= dWu[a, c] * Zv[b, c] + Zu[a, c] * dWv[b, c]
+            for k in range(d):
+                dFu[k, a] += Fv[k, b] * bab
+                dFv[k, b] += Fu[k, a] * bab
+
+
 @njit(cache=True)
 def _jacobi_eigh(A, w, V):  # pragma: no cover - compiled
     """Eigen-decompose a small symmetric ``A`` in place by cyclic Jacobi rotations.
@@ -233,19 +251,14 @@ def laplacian_backward(G, F, X, edges, indptr, nbr, eid, side, D, lam, Q, S, Z, 
         v = edges[e, 1]
         Fu = F[e]
         Fv = F[m + e]
-        # B = -(dW_u Z_v^T + Z_u dW_v^T) is the gradient of F_u^T F_v; with
-        # g = dD + dD^T at each end, dF_u = Fv B^T + Fu g_u and dF_v = Fu B + Fv g_v.
-        # x below is B[b, a]: one reduction over the channels serves both ends.
+        _add_pair_gradient(dF[e], dF[m + e], Fu, Fv, dW[u], Z[u], dW[v], Z[v], d, h)
+        # and through D_u, D_v: with g = dD + dD^T, dF_u += Fu g_u and dF_v += Fv g_v
         for a in range(d):
             for b in range(d):
-                x = 0.0
-                for c in range(h):
-                    x -= Z[v, a, c] * dW[u, b, c] + dW[v, a, c] * Z[u, b, c]
                 gu = dDtot[u, a, b] + dDtot[u, b, a]
                 gv = dDtot[v, a, b] + dDtot[v, b, a]
                 for k in range(d):
-                    dF[e, k, b] += Fv[k, a] * x + Fu[k, a] * gu
-                    dF[m + e, k, a] += Fu[k, b] * x
+                    dF[e, k, b] += Fu[k, a] * gu
                     dF[m + e, k, b] += Fv[k, a] * gv
     return dX, dF
 
@@ -325,16 +338,7 @@ def laplacian_backward_orth(G, F, edges, indptr, nbr, eid, side, s, Z):
     for e in prange(m):
         u = edges[e, 0]
         v = edges[e, 1]
-        Fu = F[e]
-        Fv = F[m + e]
-        for a in range(d):
-            for b in range(d):
-                bab = 0.0
-                for c in range(h):
-                    bab -= dW[u, a, c] * Z[v, b, c] + Z[u, a, c] * dW[v, b, c]
-                for k in range(d):
-                    dF[e, k, a] += Fv[k, b] * bab
-                    dF[m + e, k, b] += Fu[k, a] * bab
+        _add_pair_gradient(dF[e], dF[m + e], F[e], F[m + e], dW[u], Z[u], dW[v], Z[v], d, h)
     return dX, dF
 
 
