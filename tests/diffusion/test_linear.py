@@ -309,3 +309,31 @@ def test_device_path_messages():
         _generic(L, X, [1.0], method="euler", dt=1.0)
     with pytest.raises(ValueError, match=r"lambda_max=1 is below the spectrum"):
         _generic(L, X, [1.0], lambda_max=1.0)
+
+
+def test_a_known_lambda_max_can_skip_its_check(monkeypatch):
+    import spectral_sheaf.diffusion._linear as lin
+
+    L = graph_laplacian(cycle_graph(40))  # spectrum in [0, 4]
+    X = np.random.default_rng(9).standard_normal((40, 2))
+    ref = heat_diffusion(L, X, [0.5, 2.0], method="eigen").states
+    for method, dt in (("chebyshev", None), ("rk4", 0.01)):
+        checked = heat_diffusion(L, X, [0.5, 2.0], method=method, lambda_max=4.0, dt=dt)
+        np.testing.assert_allclose(checked.states, ref, atol=1e-7)
+
+        def no_lanczos(*args, **kwargs):
+            raise AssertionError("the interval check ran")
+
+        with monkeypatch.context() as mp:
+            mp.setattr(lin, "spectral_bounds", no_lanczos)
+            fast = heat_diffusion(L, X, [0.5, 2.0], method=method, lambda_max=4.0, dt=dt,
+                                  check_interval=False)
+            # the generic (CuPy) path takes the option too
+            gen = _generic(L, X, [0.5, 2.0], method=method, lambda_max=4.0, dt=dt,
+                           check_interval=False)
+            with pytest.raises(AssertionError, match="the interval check ran"):
+                heat_diffusion(L, X, [0.5], method=method, lambda_max=4.0, dt=dt)
+        np.testing.assert_array_equal(fast.states, checked.states)
+        np.testing.assert_allclose(gen.states, ref, atol=1e-7)
+    with pytest.raises(TypeError, match=r"check_interval must be True or False; got str 'no'"):
+        heat_diffusion(L, X, [1.0], lambda_max=4.0, check_interval="no")
