@@ -753,6 +753,7 @@ def csr_transpose_times_dense(indptr, indices, data, G, n_cols):  # pragma: no c
                 out[j, c] += a * G[i, c]
     return out
 
+
 @njit(cache=True)
 def adam_update(p, g, m1, m2, decay, b1, b2, step, c2, eps):  # pragma: no cover
     """One Adam step in place, in ``torch.optim.Adam``'s arithmetic order.
