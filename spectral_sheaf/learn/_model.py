@@ -155,7 +155,7 @@ def _dropout_mask(rng: np.random.Generator | None, p: float, shape: tuple[int, .
 
 
 def maps_from_params(T: np.ndarray, config: NSDConfig, m: int) -> np.ndarray:
-    """Build maps ``(m, 2, d, d)`` from the learner's outputs ``T`` (sides 0, then 1)."""
+    """Build the maps, sides-major ``(2m, d, d)``, from the learner's outputs ``T``."""
     d = config.d
     if config.sheaf == "diag":
         F = np.zeros((2 * m, d, d))
@@ -167,7 +167,7 @@ def maps_from_params(T: np.ndarray, config: NSDConfig, m: int) -> np.ndarray:
         F = np.broadcast_to(np.eye(d), (2 * m, d, d))
     else:
         F = cayley_forward(np.ascontiguousarray(T), d)[0]
-    return np.ascontiguousarray(np.stack([F[:m], F[m:]], axis=1))
+    return np.ascontiguousarray(F)
 
 
 def forward_backward(
@@ -226,7 +226,7 @@ def forward_backward(
             if config.sheaf == "orthogonal":
                 maps, Minv = cayley_forward(T, d)
             else:
-                maps = np.tile(np.eye(d), (2 * m, 1, 1))
+                maps = maps_from_params(T, config, m)
             Y, *lap = laplacian_forward_orth(maps, X2, *inc)
         else:  # general: the learner's outputs are the maps, sides-major
             maps = T.reshape(2 * m, d, d)

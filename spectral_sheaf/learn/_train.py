@@ -28,7 +28,14 @@ from .._validation import (
     check_rng,
 )
 from ..sheaf import Sheaf
-from ._kernels import adam_update
+from ._kernels import (
+    NO_MASK,
+    adam_update,
+    elu_dropout,
+    elu_residual,
+    laplacian_forward,
+    mix_stalks,
+)
 from ._model import (
     SHEAF_CLASSES,
     GraphStructure,
@@ -316,24 +323,24 @@ class SheafDiffusionClassifier(ClassifierMixin, BaseEstimator):
 
 def _layer_states(params: dict[str, np.ndarray], X: Any, graph: GraphStructure,
                   config: NSDConfig) -> list[tuple[Sheaf, np.ndarray, np.ndarray]]:
-    """Per layer, in evaluation mode: its sheaf, its input and its output (n, d, h)."""
-    from ._kernels import laplacian_forward
+    """Per layer, in evaluation mode: its sheaf, its input and its output (n, d, h).
 
+    The forward pass of :func:`forward_backward` without dropout, through the general
+    kernel whatever the class (the sheaf is what is wanted here, not speed).
+    """
     n, d, h = graph.n, config.d, config.hidden
-    H = X @ params["W_in"] + params["b_in"]
-    x = np.where(H > 0, H, np.expm1(np.minimum(H, 0))).reshape(n, d, h)
+    H = np.ascontiguousarray(X @ params["W_in"] + params["b_in"])
+    x = elu_dropout(H, NO_MASK).reshape(n, d, h)
     out = []
     for layer in range(config.layers):
-        xf = x.reshape(n, d * h)
-        T = predict_map_params(xf, params[f"P{layer}"], graph)[0]
-        maps = maps_from_params(T, config, len(graph.edges))
-        X2 = np.ascontiguousarray(np.einsum("ij,njh->nih", params[f"W1_{layer}"], x)
-                                  @ params[f"W2_{layer}"])
-        F = np.concatenate([maps[:, 0], maps[:, 1]])  # the kernel's sides-major layout
+        T = predict_map_params(x.reshape(n, d * h), params[f"P{layer}"], graph)[0]
+        F = maps_from_params(T, config, len(graph.edges))  # sides-major
+        X1 = mix_stalks(params[f"W1_{layer}"], x, NO_MASK, NO_MASK)[2]
+        X2 = (X1.reshape(n * d, h) @ params[f"W2_{layer}"]).reshape(n, d, h)
         Y = laplacian_forward(F, X2, *graph.incidence)[0]
-        t = np.tanh(params[f"eps{layer}"])
-        x_new = (1 + t)[None, :, None] * x - np.where(Y > 0, Y, np.expm1(np.minimum(Y, 0)))
-        out.append((Sheaf(n, graph.edges, maps), x, x_new))
+        x_new = elu_residual(x, Y, np.tanh(params[f"eps{layer}"]))
+        m = len(graph.edges)
+        out.append((Sheaf(n, graph.edges, np.stack([F[:m], F[m:]], axis=1)), x, x_new))
         x = x_new
     return out
 
