@@ -13,6 +13,11 @@ channels per stalk dimension, ``C`` classes. With ``x`` of shape ``(n, d, h)``:
 * read-out: ``logits = x.reshape(n, d h) W_out + b_out``, softmax cross-entropy averaged
   over the training nodes.
 
+With ``low_pass`` the stalks get one more dimension, ``d + 1``, whose restriction maps
+are fixed to 1: on it the layer diffuses by the augmented normalised graph Laplacian (the
+reference implementation's ``add_lp``). The learned maps fill the first ``d``
+dimensions; every other shape above reads ``d + 1`` for ``d``.
+
 The reverse pass is written out by hand. The per-edge and per-node work, the
 element-wise steps of each layer (fused, one pass each) and the sparse feature products
 are Numba kernels (:mod:`._kernels`); the dense products are BLAS. The sheaf learners'
@@ -67,6 +72,12 @@ class NSDConfig:
     sheaf: str = "diag"
     dropout: float = 0.0
     input_dropout: float = 0.0
+    low_pass: bool = False
+
+    @property
+    def stalk(self) -> int:
+        """Stalk dimension of the features: ``d``, plus one with ``low_pass``."""
+        return self.d + int(self.low_pass)
 
     @property
     def map_params(self) -> int:
@@ -119,24 +130,24 @@ def init_params(config: NSDConfig, rng: np.random.Generator) -> dict[str, np.nda
     PyTorch's ``Linear`` default, U(+-1/sqrt(fan_in)), for the encoder, read-out and
     sheaf learners; ``W1 = I``, ``W2`` orthogonal, ``eps = 0``.
     """
-    d, h = config.d, config.hidden
+    s, h = config.stalk, config.hidden
 
     def uniform(fan_in: int, shape: tuple[int, ...]) -> np.ndarray:
         bound = 1.0 / np.sqrt(fan_in)
         return rng.uniform(-bound, bound, size=shape)
 
     p: dict[str, np.ndarray] = {
-        "W_in": uniform(config.n_features, (config.n_features, d * h)),
-        "b_in": uniform(config.n_features, (d * h,)),
-        "W_out": uniform(d * h, (d * h, config.n_classes)),
-        "b_out": uniform(d * h, (config.n_classes,)),
+        "W_in": uniform(config.n_features, (config.n_features, s * h)),
+        "b_in": uniform(config.n_features, (s * h,)),
+        "W_out": uniform(s * h, (s * h, config.n_classes)),
+        "b_out": uniform(s * h, (config.n_classes,)),
     }
     for layer in range(config.layers):
-        p[f"P{layer}"] = uniform(2 * d * h, (2 * d * h, config.map_params))
+        p[f"P{layer}"] = uniform(2 * s * h, (2 * s * h, config.map_params))
         # as the reference code: identity on the stalks, orthogonal on the channels
-        p[f"W1_{layer}"] = np.eye(d)
+        p[f"W1_{layer}"] = np.eye(s)
         p[f"W2_{layer}"] = np.linalg.qr(rng.standard_normal((h, h)))[0]
-        p[f"eps{layer}"] = np.zeros(d)
+        p[f"eps{layer}"] = np.zeros(s)
     return p
 
 
@@ -154,20 +165,66 @@ def _dropout_mask(rng: np.random.Generator | None, p: float, shape: tuple[int, .
     return (rng.random(shape) >= p) / (1.0 - p)
 
 
-def maps_from_params(T: np.ndarray, config: NSDConfig, m: int) -> np.ndarray:
-    """Build the maps, sides-major ``(2m, d, d)``, from the learner's outputs ``T``."""
+def _with_low_pass(F: np.ndarray, config: NSDConfig) -> np.ndarray:
+    """Square maps ``(2m, d, d)`` as ``(2m, d + 1, d + 1)`` with a fixed 1 appended."""
+    if not config.low_pass:
+        return F
+    d = config.d
+    G = np.zeros((F.shape[0], d + 1, d + 1))
+    G[:, :d, :d] = F
+    G[:, d, d] = 1.0
+    return G
+
+
+def layer_maps(T: np.ndarray, config: NSDConfig, m: int
+               ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Build the maps in the layout the kernels of the class take, from the outputs ``T``.
+
+    Returns ``(maps, Q, Minv)``: diagonal maps as ``(m, 2, stalk)`` diagonals, the others
+    sides-major ``(2m, stalk, stalk)`` (for general maps without ``low_pass``, ``T``
+    itself reshaped); ``Q`` and ``Minv`` are the Cayley factors the orthogonal reverse
+    pass needs (else ``None``).
+    """
+    d, s = config.d, config.stalk
+    if config.sheaf == "diag":
+        if not config.low_pass:
+            return np.ascontiguousarray(np.stack([T[:m], T[m:]], axis=1)), None, None
+        maps = np.ones((m, 2, s))
+        maps[:, 0, :d] = T[:m]
+        maps[:, 1, :d] = T[m:]
+        return maps, None, None
+    if config.sheaf == "orthogonal":
+        Q, Minv = cayley_forward(T, d)
+        return _with_low_pass(Q, config), Q, Minv
+    if config.sheaf == "identity":
+        return np.ascontiguousarray(np.broadcast_to(np.eye(s), (2 * m, s, s))), None, None
+    return _with_low_pass(T.reshape(2 * m, d, d), config), None, None
+
+
+def layer_maps_backward(dmaps: np.ndarray, Q: np.ndarray | None, Minv: np.ndarray | None,
+                        config: NSDConfig, m: int) -> np.ndarray:
+    """Return the gradient of ``T`` from that of the maps (reverses :func:`layer_maps`)."""
     d = config.d
     if config.sheaf == "diag":
-        F = np.zeros((2 * m, d, d))
-        idx = np.arange(d)
-        F[:, idx, idx] = T
-    elif config.sheaf == "general":
-        F = T.reshape(2 * m, d, d)
-    elif config.sheaf == "identity":
-        F = np.broadcast_to(np.eye(d), (2 * m, d, d))
-    else:
-        F = cayley_forward(np.ascontiguousarray(T), d)[0]
-    return np.ascontiguousarray(F)
+        return np.concatenate([dmaps[:, 0, :d], dmaps[:, 1, :d]])
+    if config.sheaf == "identity":
+        return np.zeros((2 * m, 0))
+    dF = dmaps[:, :d, :d] if config.low_pass else dmaps
+    if config.sheaf == "orthogonal":
+        return cayley_backward(np.ascontiguousarray(dF), Q, Minv, d)
+    return np.ascontiguousarray(dF).reshape(2 * m, d * d)
+
+
+def maps_from_params(T: np.ndarray, config: NSDConfig, m: int) -> np.ndarray:
+    """Build the maps, sides-major ``(2m, stalk, stalk)``, from the learner's outputs."""
+    maps = layer_maps(T, config, m)[0]
+    if config.sheaf == "diag":
+        F = np.zeros((2 * m, config.stalk, config.stalk))
+        idx = np.arange(config.stalk)
+        F[:m, idx, idx] = maps[:, 0]
+        F[m:, idx, idx] = maps[:, 1]
+        return F
+    return np.ascontiguousarray(maps)
 
 
 def forward_backward(
@@ -187,7 +244,7 @@ def forward_backward(
     non-zero: the encoder's two products then cost a twentieth). ``rng`` switches
     dropout on (training); ``None`` is evaluation mode.
     """
-    n, d, h, L = graph.n, config.d, config.hidden, config.layers
+    n, d, h, L = graph.n, config.stalk, config.hidden, config.layers
     m = len(graph.edges)
     edges, inc = graph.edges, graph.incidence
     # encoder
@@ -218,20 +275,14 @@ def forward_backward(
         xf = xf.reshape(n, d * h)
         T = predict_map_params(xf, P, graph)[0]
         X2 = (X1.reshape(n * d, h) @ W2).reshape(n, d, h)
-        Minv = None
+        maps, Q, Minv = layer_maps(T, config, m)
         if config.sheaf == "diag":  # the maps' diagonals (m, 2, d), a kernel of their own
-            maps = np.ascontiguousarray(np.stack([T[:m], T[m:]], axis=1))
             Y, *lap = laplacian_forward_diag(maps, X2, *inc)
         elif config.sheaf in ("orthogonal", "identity"):  # sides-major (2m, d, d)
-            if config.sheaf == "orthogonal":
-                maps, Minv = cayley_forward(T, d)
-            else:
-                maps = maps_from_params(T, config, m)
             Y, *lap = laplacian_forward_orth(maps, X2, *inc)
-        else:  # general: the learner's outputs are the maps, sides-major
-            maps = T.reshape(2 * m, d, d)
+        else:  # general: sides-major, the learner's outputs themselves
             Y, *lap = laplacian_forward(maps, X2, *inc)
-        tape.append((x, xf, T, maps, Minv, mask_m, mask_d, xd, X1, X2, Y, lap, t_eps))
+        tape.append((x, xf, T, maps, Q, Minv, mask_m, mask_d, xd, X1, X2, Y, lap, t_eps))
         x = elu_residual(x, Y, t_eps)
     xf = x.reshape(n, d * h)
     logits = xf @ params["W_out"] + params["b_out"]
@@ -250,20 +301,17 @@ def forward_backward(
     g["b_out"] = dlogits.sum(axis=0)
     dx = (dlogits @ params["W_out"].T).reshape(n, d, h)
     for layer in range(L - 1, -1, -1):
-        x, xf, T, maps, Minv, mask_m, mask_d, xd, X1, X2, Y, lap, t_eps = tape[layer]
+        x, xf, T, maps, Q, Minv, mask_m, mask_d, xd, X1, X2, Y, lap, t_eps = tape[layer]
         P, W1, W2 = params[f"P{layer}"], params[f"W1_{layer}"], params[f"W2_{layer}"]
         dY, dx_prev, dt = elu_residual_backward(dx, x, Y, t_eps)
         g[f"eps{layer}"] = dt * (1.0 - t_eps**2)
         if config.sheaf == "diag":
             dX2, dmaps = laplacian_backward_diag(dY, maps, X2, edges, *inc, *lap)
-            dT = np.concatenate([dmaps[:, 0], dmaps[:, 1]])
         elif config.sheaf in ("orthogonal", "identity"):
-            dX2, dF = laplacian_backward_orth(dY, maps, edges, *inc, *lap)
-            dT = (cayley_backward(dF, maps, Minv, d) if Minv is not None
-                  else np.zeros((2 * m, 0)))
+            dX2, dmaps = laplacian_backward_orth(dY, maps, edges, *inc, *lap)
         else:
-            dX2, dF = laplacian_backward(dY, maps, X2, edges, *inc, *lap)
-            dT = dF.reshape(2 * m, d * d)
+            dX2, dmaps = laplacian_backward(dY, maps, X2, edges, *inc, *lap)
+        dT = layer_maps_backward(dmaps, Q, Minv, config, m)
         dX2 = dX2.reshape(n * d, h)
         g[f"W2_{layer}"] = X1.reshape(n * d, h).T @ dX2
         dX1 = (dX2 @ W2.T).reshape(n, d, h)

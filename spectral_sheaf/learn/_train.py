@@ -20,6 +20,7 @@ from .._validation import (
     as_csr,
     as_float_array,
     as_index_array,
+    check_bool,
     check_finite,
     check_in_range,
     check_int,
@@ -152,6 +153,10 @@ class SheafDiffusionClassifier(ClassifierMixin, BaseEstimator):
     patience : int
         Stop after this many epochs without a better validation accuracy (ties go to
         the lower validation loss); the weights of the best epoch are kept.
+    low_pass : bool
+        Append a stalk dimension whose restriction maps are fixed to 1 (``d + 1`` in
+        all, the reference implementation's ``add_lp``): plain graph diffusion beside
+        the learned sheaf.
     random_state : int, Generator or None
         Initialisation and dropout.
 
@@ -167,7 +172,8 @@ class SheafDiffusionClassifier(ClassifierMixin, BaseEstimator):
     def __init__(self, sheaf: str = "diag", d: int = 3, hidden: int = 16, layers: int = 4,
                  dropout: float = 0.5, input_dropout: float = 0.0, lr: float = 0.02,
                  weight_decay: float = 5e-3, sheaf_decay: float = 5e-4, epochs: int = 500,
-                 patience: int = 100, random_state: Any = None) -> None:
+                 patience: int = 100, low_pass: bool = False,
+                 random_state: Any = None) -> None:
         self.sheaf = sheaf
         self.d = d
         self.hidden = hidden
@@ -179,6 +185,7 @@ class SheafDiffusionClassifier(ClassifierMixin, BaseEstimator):
         self.sheaf_decay = sheaf_decay
         self.epochs = epochs
         self.patience = patience
+        self.low_pass = low_pass
         self.random_state = random_state
 
     def _config(self, n_features: int, n_classes: int) -> NSDConfig:
@@ -190,6 +197,7 @@ class SheafDiffusionClassifier(ClassifierMixin, BaseEstimator):
             layers=check_int(self.layers, "layers", minimum=1), sheaf=self.sheaf,
             dropout=check_in_range(self.dropout, "dropout", 0.0, 0.99),
             input_dropout=check_in_range(self.input_dropout, "input_dropout", 0.0, 0.99),
+            low_pass=check_bool(self.low_pass, "low_pass"),
         )
 
     def fit(self, adjacency: Any, features: Any, labels: Any, train_mask: Any,
@@ -328,7 +336,7 @@ def _layer_states(params: dict[str, np.ndarray], X: Any, graph: GraphStructure,
     The forward pass of :func:`forward_backward` without dropout, through the general
     kernel whatever the class (the sheaf is what is wanted here, not speed).
     """
-    n, d, h = graph.n, config.d, config.hidden
+    n, d, h = graph.n, config.stalk, config.hidden
     H = np.ascontiguousarray(X @ params["W_in"] + params["b_in"])
     x = elu_dropout(H, NO_MASK).reshape(n, d, h)
     out = []
@@ -356,7 +364,7 @@ def layer_energies(params: dict[str, np.ndarray], X: Any, graph: GraphStructure,
     """
     from ..sheaf import sheaf_dirichlet_energy
 
-    n, d, h = graph.n, config.d, config.hidden
+    n, d, h = graph.n, config.stalk, config.hidden
     rows = []
     for sheaf, x_in, x_out in _layer_states(params, X, graph, config):
         rows.append([sheaf_dirichlet_energy(sheaf, x.reshape(n * d, h),

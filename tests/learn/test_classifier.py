@@ -113,6 +113,8 @@ def test_bad_input(heterophilous):
         SheafDiffusionClassifier(dropout=1.5, epochs=1).fit(A, X, y, train, val)
     with pytest.raises(ValueError, match="lr must be"):
         SheafDiffusionClassifier(lr=0.0, epochs=1).fit(A, X, y, train, val)
+    with pytest.raises(TypeError, match="low_pass must be True or False; got str 'yes'"):
+        SheafDiffusionClassifier(low_pass="yes", epochs=1).fit(A, X, y, train, val)
 
 
 def test_ten_split_protocol(heterophilous):
@@ -149,3 +151,20 @@ def test_dirichlet_energies_per_layer(heterophilous):
             assert E[layer, col] == pytest.approx(float(np.sum(X * (L @ X))), rel=1e-10)
     with pytest.raises(RuntimeError, match="not fitted"):
         SheafDiffusionClassifier().dirichlet_energies()
+
+
+@pytest.mark.parametrize("sheaf", ["diag", "orthogonal", "general"])
+def test_low_pass_dimension_is_plain_graph_diffusion(heterophilous, sheaf):
+    data, train, val, _ = heterophilous
+    model = SheafDiffusionClassifier(sheaf=sheaf, d=2, hidden=3, layers=2, epochs=5,
+                                     low_pass=True, random_state=0)
+    model.fit(data.adjacency, data.features, data.labels, train, val)
+    assert model.params_["W1_0"].shape == (3, 3)
+    assert model.params_["W_in"].shape == (8, 9)
+    maps = model.learned_sheaf(1).maps  # (m, 2, 3, 3): block diag(learned 2 x 2, 1)
+    assert maps.shape[1:] == (2, 3, 3)
+    np.testing.assert_array_equal(maps[..., 2, 2], 1.0)
+    np.testing.assert_array_equal(maps[..., :2, 2], 0.0)
+    np.testing.assert_array_equal(maps[..., 2, :2], 0.0)
+    assert np.abs(maps[..., :2, :2]).max() > 0.05  # the learned block is not fixed
+    assert model.dirichlet_energies().shape == (2, 2)

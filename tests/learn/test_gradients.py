@@ -56,11 +56,11 @@ def finite_difference_errors(p, X, y, train, graph, config, dropout_seed):
 
 
 @pytest.mark.parametrize("sheaf", ["diag", "orthogonal", "general"])
-@pytest.mark.parametrize("dropout", [0.0, 0.4])
-def test_every_gradient_against_finite_differences(sheaf, dropout):
+@pytest.mark.parametrize(("dropout", "low_pass"), [(0.0, False), (0.4, False), (0.4, True)])
+def test_every_gradient_against_finite_differences(sheaf, dropout, low_pass):
     A, X, y, train = small_problem(0)
     config = NSDConfig(X.shape[1], 3, d=3, hidden=2, layers=2, sheaf=sheaf, dropout=dropout,
-                       input_dropout=dropout)
+                       input_dropout=dropout, low_pass=low_pass)
     p = perturbed_params(config, 1)
     graph = graph_structure(A)
     # the same seed for every evaluation: a fixed dropout mask
@@ -110,12 +110,13 @@ def test_laplacian_kernel_matches_the_assembled_operator():
 
 def torch_loss(torch, p, X, y, train, edges, config):
     """The same model written with torch autograd (no dropout)."""
-    n, d, h = X.shape[0], config.d, config.hidden
+    n, d, h = X.shape[0], config.stalk, config.hidden
+    k = config.d  # the learned maps' dimension
     t = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in p.items()}
     Xt = torch.tensor(X)
     x = torch.nn.functional.elu(Xt @ t["W_in"] + t["b_in"]).reshape(n, d, h)
     u, v = torch.tensor(edges[:, 0]), torch.tensor(edges[:, 1])
-    iu = np.triu_indices(d, k=1)
+    iu = np.triu_indices(k, k=1)
     for layer in range(config.layers):
         xf = x.reshape(n, d * h)
         C = torch.cat([torch.cat([xf[u], xf[v]], 1), torch.cat([xf[v], xf[u]], 1)], 0)
@@ -123,13 +124,17 @@ def torch_loss(torch, p, X, y, train, edges, config):
         if config.sheaf == "diag":
             F = torch.diag_embed(T)
         elif config.sheaf == "general":
-            F = T.reshape(-1, d, d)
+            F = T.reshape(-1, k, k)
         else:
-            S = torch.zeros(T.shape[0], d, d, dtype=torch.float64)
+            S = torch.zeros(T.shape[0], k, k, dtype=torch.float64)
             S[:, iu[0], iu[1]] = T
             S = S - S.transpose(1, 2)
-            eye = torch.eye(d, dtype=torch.float64)
+            eye = torch.eye(k, dtype=torch.float64)
             F = torch.linalg.solve(eye - S, eye + S)
+        if config.low_pass:  # block diag(F, 1)
+            corner = torch.zeros(d, d, dtype=torch.float64)
+            corner[k, k] = 1.0
+            F = torch.nn.functional.pad(F, (0, 1, 0, 1)) + corner
         m = len(edges)
         Fu, Fv = F[:m], F[m:]
         D = [torch.eye(d, dtype=torch.float64) for _ in range(n)]
@@ -161,10 +166,12 @@ def torch_loss(torch, p, X, y, train, edges, config):
 
 
 @pytest.mark.parametrize("sheaf", ["diag", "orthogonal", "general"])
-def test_against_pytorch_autograd(sheaf):
+@pytest.mark.parametrize("low_pass", [False, True])
+def test_against_pytorch_autograd(sheaf, low_pass):
     torch = pytest.importorskip("torch", reason="torch (the bench extra) is the reference")
     A, X, y, train = small_problem(5, n=10)
-    config = NSDConfig(X.shape[1], 3, d=3, hidden=3, layers=3, sheaf=sheaf)
+    config = NSDConfig(X.shape[1], 3, d=3, hidden=3, layers=3, sheaf=sheaf,
+                       low_pass=low_pass)
     p = perturbed_params(config, 2)
     graph = graph_structure(A)
     loss, _, g = forward_backward(p, X, y, train, graph, config)
