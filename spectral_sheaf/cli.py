@@ -284,7 +284,8 @@ def _learn(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         sheaf=args.sheaf, d=args.d, hidden=args.hidden, layers=args.layers,
         dropout=args.dropout, input_dropout=args.input_dropout, lr=args.lr,
         weight_decay=args.weight_decay, sheaf_decay=args.sheaf_decay, epochs=args.epochs,
-        patience=args.patience, low_pass=args.low_pass, random_state=args.seed)
+        patience=args.patience, stop_on=args.stop_on, low_pass=args.low_pass,
+        random_state=args.seed)
     print(f"{data.name}: {data.n_nodes} nodes, {data.n_edges} edges, {data.n_classes} "
           f"classes, homophily {data.homophily:.3f}; {args.sheaf} sheaf, d={args.d}",
           flush=True)
@@ -355,6 +356,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     learn.add_argument("--sheaf-decay", type=float, default=5e-4)
     learn.add_argument("--epochs", type=int, default=500)
     learn.add_argument("--patience", type=int, default=100)
+    learn.add_argument("--stop-on", choices=["acc", "loss"], default="acc",
+                       help="the best epoch: highest validation accuracy or lowest "
+                            "validation loss (default: %(default)s)")
     learn.add_argument("--splits", type=str, default="0-9",
                        help="which splits: '0-9', '0,3,5' (default: %(default)s)")
     learn.add_argument("--seed", type=int, default=0)

@@ -125,7 +125,7 @@ class SheafDiffusionClassifier(ClassifierMixin, BaseEstimator):
     stalks with ``hidden`` channels, ``layers`` sheaf diffusion layers whose
     restriction maps are predicted from the features of each edge's endpoints, and a
     linear read-out. Gradients are written by hand (no autodiff framework); training
-    is full-batch Adam with early stopping on validation accuracy.
+    is full-batch Adam with early stopping on validation accuracy or loss.
 
     Parameters
     ----------
@@ -151,8 +151,12 @@ class SheafDiffusionClassifier(ClassifierMixin, BaseEstimator):
     epochs : int
         Maximum number of epochs.
     patience : int
-        Stop after this many epochs without a better validation accuracy (ties go to
-        the lower validation loss); the weights of the best epoch are kept.
+        Stop after this many epochs without a better validation score (see
+        ``stop_on``); the weights of the best epoch are kept.
+    stop_on : {"acc", "loss"}
+        What makes an epoch the best: the higher validation accuracy (ties go to the
+        lower validation loss), or the lower validation loss (the reference
+        implementation's default).
     low_pass : bool
         Append a stalk dimension whose restriction maps are fixed to 1 (``d + 1`` in
         all, the reference implementation's ``add_lp``): plain graph diffusion beside
@@ -172,7 +176,7 @@ class SheafDiffusionClassifier(ClassifierMixin, BaseEstimator):
     def __init__(self, sheaf: str = "diag", d: int = 3, hidden: int = 16, layers: int = 4,
                  dropout: float = 0.5, input_dropout: float = 0.0, lr: float = 0.02,
                  weight_decay: float = 5e-3, sheaf_decay: float = 5e-4, epochs: int = 500,
-                 patience: int = 100, low_pass: bool = False,
+                 patience: int = 100, stop_on: str = "acc", low_pass: bool = False,
                  random_state: Any = None) -> None:
         self.sheaf = sheaf
         self.d = d
@@ -185,6 +189,7 @@ class SheafDiffusionClassifier(ClassifierMixin, BaseEstimator):
         self.sheaf_decay = sheaf_decay
         self.epochs = epochs
         self.patience = patience
+        self.stop_on = stop_on
         self.low_pass = low_pass
         self.random_state = random_state
 
@@ -233,6 +238,7 @@ class SheafDiffusionClassifier(ClassifierMixin, BaseEstimator):
         sd = check_positive_real(self.sheaf_decay, "sheaf_decay", allow_zero=True)
         epochs = check_int(self.epochs, "epochs", minimum=1)
         patience = check_int(self.patience, "patience", minimum=1)
+        check_option(self.stop_on, "stop_on", ("acc", "loss"))
         rng = check_rng(self.random_state)
         graph = graph_structure(A)
         # BLAS single-threaded while training: the Numba kernels use the cores, and two
@@ -269,7 +275,11 @@ class SheafDiffusionClassifier(ClassifierMixin, BaseEstimator):
             else:
                 val_loss, val_acc = loss, 0.0
             history.append({"loss": loss, "val_loss": val_loss, "val_acc": val_acc})
-            if (val_acc, -val_loss) > (best[0], -best[1]):
+            if self.stop_on == "loss":
+                better = (-val_loss, val_acc) > (-best[1], best[0])
+            else:
+                better = (val_acc, -val_loss) > (best[0], -best[1])
+            if better:
                 best = (val_acc, val_loss)
                 best_params = {k: v.copy() for k, v in params.items()}
                 best_epoch, waited = epoch, 0

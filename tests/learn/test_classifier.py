@@ -35,6 +35,28 @@ def test_training_lowers_the_loss(heterophilous):
     assert 1 <= model.best_epoch_ <= 60
 
 
+@pytest.mark.parametrize("stop_on", ["acc", "loss"])
+def test_best_epoch_follows_stop_on(heterophilous, stop_on):
+    data, train, val, _ = heterophilous
+    model = SheafDiffusionClassifier(sheaf="diag", d=2, hidden=8, layers=2, dropout=0.3,
+                                     epochs=80, patience=15, stop_on=stop_on,
+                                     random_state=0)
+    model.fit(data.adjacency, data.features, data.labels, train, val)
+    h = model.history_
+    val_loss = np.array([e["val_loss"] for e in h])
+    val_acc = np.array([e["val_acc"] for e in h])
+    best = model.best_epoch_ - 1
+    if stop_on == "loss":
+        assert val_loss[best] == val_loss.min()
+    else:
+        assert val_acc[best] == val_acc.max()
+        assert val_loss[best] == val_loss[val_acc == val_acc.max()].min()
+    # patience: the run stopped exactly `patience` epochs after the best one, or at the end
+    assert len(h) in (model.best_epoch_ + 15, 80)
+    # the kept weights are the best epoch's: the validation score is reproduced
+    assert model.score(data.labels, val) == pytest.approx(val_acc[best])
+
+
 def test_learned_sheaf_beats_the_identity_sheaf_under_heterophily(heterophilous):
     # a learned O(2) sheaf can flip signs across edges (Bodnar et al. 2022, Prop. 13);
     # the same model with every map fixed to the identity (a constant sheaf) cannot
@@ -115,6 +137,8 @@ def test_bad_input(heterophilous):
         SheafDiffusionClassifier(lr=0.0, epochs=1).fit(A, X, y, train, val)
     with pytest.raises(TypeError, match="low_pass must be True or False; got str 'yes'"):
         SheafDiffusionClassifier(low_pass="yes", epochs=1).fit(A, X, y, train, val)
+    with pytest.raises(ValueError, match="stop_on must be one of {'acc', 'loss'}; got 'f1'"):
+        SheafDiffusionClassifier(stop_on="f1", epochs=1).fit(A, X, y, train, val)
 
 
 def test_ten_split_protocol(heterophilous):
