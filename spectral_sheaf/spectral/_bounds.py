@@ -388,6 +388,17 @@ def scaled_gershgorin_upper(A: Any, *, block_size: int | str = "auto",
         if d > 1 and not _has_full_blocks(M.indptr, M.indices, d):
             raise ValueError(f"block_size={d}: A's stored pattern is not made of whole "
                              f"{d} x {d} blocks; use block_size=1 or 'auto'")
+    return _scaled_upper(M, d, iterations)
+
+
+def _scaled_upper(M: sp.csr_array, d: int = 0, iterations: int = 8) -> float:
+    """:func:`scaled_gershgorin_upper` of a checked real symmetric CSR matrix.
+
+    No validation (callers that already hold a symmetric operator use it directly);
+    ``d = 0`` detects the block size.
+    """
+    if d == 0:
+        d = detect_block_size(M)
     diag, indptr, indices, data = _block_norm_matrix(M.indptr, M.indices,
                                                      M.data.astype(np.float64), d)
     bound = float(_collatz_wielandt(diag, indptr, indices, data, iterations))

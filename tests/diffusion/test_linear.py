@@ -337,3 +337,31 @@ def test_a_known_lambda_max_can_skip_its_check(monkeypatch):
         np.testing.assert_allclose(gen.states, ref, atol=1e-7)
     with pytest.raises(TypeError, match=r"check_interval must be True or False; got str 'no'"):
         heat_diffusion(L, X, [1.0], lambda_max=4.0, check_interval="no")
+
+
+def test_chebyshev_interval_is_the_scaled_block_bound_where_it_pays():
+    # a normalised O(3) sheaf Laplacian: Gershgorin's discs reach about 3, the scaled
+    # block bound stays near 2 (the spectrum's true top is below 2), so the default
+    # interval needs fewer products for the same accuracy
+    from spectral_sheaf.spectral import gershgorin_bounds
+
+    rng = np.random.default_rng(11)
+    A = knn_graph(rng.random((200, 3)), 6)
+    L = sheaf_laplacian(random_sheaf(A, 3, kind="orthogonal", rng=2), normalization="sym")
+    top = float(np.linalg.eigvalsh(L.toarray())[-1])
+    gersh = gershgorin_bounds(L)[1]
+    assert gersh > 2.5 and top < 2.0
+    X = rng.standard_normal((600, 16))
+    exact = scipy.linalg.expm(-L.toarray()) @ X
+    tight = heat_diffusion(L, X, [1.0], method="chebyshev", tol=1e-11)
+    loose = heat_diffusion(L, X, [1.0], method="chebyshev", tol=1e-11, lambda_max=gersh,
+                           check_interval=False)
+    assert tight.n_steps < loose.n_steps
+    for r in (tight, loose):
+        np.testing.assert_allclose(r.states[0], exact, rtol=0, atol=1e-10)
+    # one channel and a short time: too little work to pay for the tighter bound
+    short = heat_diffusion(L, X[:, :1], [0.05], method="chebyshev", tol=1e-6)
+    same = heat_diffusion(L, X[:, :1], [0.05], method="chebyshev", tol=1e-6,
+                          lambda_max=gersh, check_interval=False)
+    assert short.n_steps == same.n_steps
+    np.testing.assert_array_equal(short.states, same.states)
