@@ -38,6 +38,41 @@ def _sub_pair(out, Fa, Fb, V, d, h):  # pragma: no cover - compiled
 
 
 @njit(cache=True, inline="always")
+def _sub_block(out, B, V, transpose, d, h):  # pragma: no cover - compiled
+    """Subtract ``B V`` (or ``B^T V``) from ``out`` for a d x d ``B`` and a d x h ``V``."""
+    if transpose:
+        for i in range(d):
+            for j in range(d):
+                a = B[j, i]
+                for c in range(h):
+                    out[i, c] -= a * V[j, c]
+    else:
+        for i in range(d):
+            for j in range(d):
+                a = B[i, j]
+                for c in range(h):
+                    out[i, c] -= a * V[j, c]
+
+
+@njit(cache=True, parallel=True)
+def pair_blocks(F):  # pragma: no cover - compiled
+    """Every edge's off-diagonal block ``F_{u<|e}^T F_{v<|e}``, (m, d, d), from (2m, d, d)."""
+    m = F.shape[0] // 2
+    d = F.shape[1]
+    B = np.empty((m, d, d))
+    for e in prange(m):
+        Fu = F[e]
+        Fv = F[m + e]
+        for i in range(d):
+            for j in range(d):
+                acc = 0.0
+                for k in range(d):
+                    acc += Fu[k, i] * Fv[k, j]
+                B[e, i, j] = acc
+    return B
+
+
+@njit(cache=True, inline="always")
 def _matmul_into(out, A, B, d, h):  # pragma: no cover - compiled
     """Write ``A B`` into ``out`` for ``A`` (d x d) and ``B`` (d x h)."""
     for i in range(d):
@@ -121,9 +156,14 @@ def _jacobi_eigh(A, w, V):  # pragma: no cover - compiled
 
 @njit(cache=True, parallel=True, fastmath={"reassoc", "contract"})
 def laplacian_forward(F, X, indptr, nbr, eid, side):  # pragma: no cover - compiled
-    """Return ``Y = Delta X`` and the intermediates ``(D, lam, Q, S, Z, W)``."""
+    """Return ``Y = Delta X`` and the intermediates ``(D, lam, Q, S, Z, W, B)``.
+
+    ``B`` holds each edge's block ``F_{u<|e}^T F_{v<|e}`` (:func:`pair_blocks`), formed
+    once and used by both ends here and again in the reverse pass.
+    """
     n, d, h = X.shape
     m = F.shape[0] // 2
+    B = pair_blocks(F)
     D = np.zeros((n, d, d))
     lam = np.empty((n, d))
     Q = np.empty((n, d, d))
@@ -160,15 +200,13 @@ def laplacian_forward(F, X, indptr, nbr, eid, side):  # pragma: no cover - compi
     for u in prange(n):
         _matmul_into(W[u], D[u], Z[u], d, h)
         for p in range(indptr[u], indptr[u + 1]):
-            e = eid[p]
-            s = side[p]
-            _sub_pair(W[u], F[e + s * m], F[e + (1 - s) * m], Z[nbr[p]], d, h)
+            _sub_block(W[u], B[eid[p]], Z[nbr[p]], side[p] == 1, d, h)
         _matmul_into(Y[u], S[u], W[u], d, h)
-    return Y, D, lam, Q, S, Z, W
+    return Y, D, lam, Q, S, Z, W, B
 
 
 @njit(cache=True, parallel=True, fastmath={"reassoc", "contract"})
-def laplacian_backward(G, F, X, edges, indptr, nbr, eid, side, D, lam, Q, S, Z, W):
+def laplacian_backward(G, F, X, edges, indptr, nbr, eid, side, D, lam, Q, S, Z, W, B):
     """Reverse pass of :func:`laplacian_forward` for ``G = dL/dY``.
 
     Returns ``dX`` (n, d, h) and ``dF`` (2m, d, d), sides-major as ``F``.
@@ -188,9 +226,7 @@ def laplacian_backward(G, F, X, edges, indptr, nbr, eid, side, D, lam, Q, S, Z, 
         dZ = dZall[u]
         _matmul_into(dZ, D[u], dW[u], d, h)
         for p in range(indptr[u], indptr[u + 1]):
-            e = eid[p]
-            s = side[p]
-            _sub_pair(dZ, F[e + s * m], F[e + (1 - s) * m], dW[nbr[p]], d, h)
+            _sub_block(dZ, B[eid[p]], dW[nbr[p]], side[p] == 1, d, h)
         _matmul_into(dX[u], S[u], dZ, d, h)
         # S enters twice: Y = S W and Z = S X; dS = sym(G W^T + dZ X^T)
         dS = dSall[u]
