@@ -391,7 +391,7 @@ _TIGHTEN_WORK = 64
 
 def _tighten_for_chebyshev(A: Any, lmax: float, t: np.ndarray, tol: float,
                            channels: int) -> float:
-    """The scaled (block) Gershgorin bound in place of Gershgorin's, where it pays.
+    """Return the scaled (block) Gershgorin bound in place of Gershgorin's where it pays.
 
     The degree of the heat expansion grows with ``t lambda_max``; the Gershgorin
     discs of a normalised Laplacian reach past 2 on irregular graphs (2.3 on a kNN
@@ -407,7 +407,7 @@ def _tighten_for_chebyshev(A: Any, lmax: float, t: np.ndarray, tol: float,
                    for s in steps)
     if products * channels < _TIGHTEN_WORK:
         return lmax
-    return max(min(lmax, _scaled_upper(as_csr(A, "L"))), 1e-300)
+    return max(min(lmax, _scaled_upper(as_csr(A, "L"), gershgorin=lmax)), 1e-300)
 
 
 def _need_dt(method: str, dt: float | None, t: np.ndarray) -> float:

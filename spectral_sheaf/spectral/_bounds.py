@@ -391,16 +391,18 @@ def scaled_gershgorin_upper(A: Any, *, block_size: int | str = "auto",
     return _scaled_upper(M, d, iterations)
 
 
-def _scaled_upper(M: sp.csr_array, d: int = 0, iterations: int = 8) -> float:
+def _scaled_upper(M: sp.csr_array, d: int = 0, iterations: int = 8,
+                  gershgorin: float | None = None) -> float:
     """:func:`scaled_gershgorin_upper` of a checked real symmetric CSR matrix.
 
     No validation (callers that already hold a symmetric operator use it directly);
-    ``d = 0`` detects the block size.
+    ``d = 0`` detects the block size; ``gershgorin``: M's Gershgorin upper bound, if
+    the caller has it.
     """
     if d == 0:
         d = detect_block_size(M)
-    diag, indptr, indices, data = _block_norm_matrix(M.indptr, M.indices,
-                                                     M.data.astype(np.float64), d)
+    data64 = M.data.astype(np.float64, copy=False)
+    diag, indptr, indices, data = _block_norm_matrix(M.indptr, M.indices, data64, d)
     bound = float(_collatz_wielandt(diag, indptr, indices, data, iterations))
     # every sum above is rounded: widen by a few ulps of the magnitudes involved (the
     # row sums are short; 1e-12 covers rows of up to about 4000 blocks)
@@ -410,7 +412,9 @@ def _scaled_upper(M: sp.csr_array, d: int = 0, iterations: int = 8) -> float:
         return bound
     # a block bound can exceed the scalar one (A_II = diag(5, 0) next to a block
     # [[0, 0], [0, 1]]: 6 against 5); both hold, so keep the smaller
-    return min(bound, float(_gershgorin_csr(M.indptr, M.indices, M.data)[1]))
+    if gershgorin is None:
+        gershgorin = float(_gershgorin_csr(M.indptr, M.indices, M.data)[1])
+    return min(bound, gershgorin)
 
 
 def detect_block_size(A: Any, largest: int = 8) -> int:

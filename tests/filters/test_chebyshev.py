@@ -177,6 +177,40 @@ def test_renumbering_for_locality_gives_bitwise_the_same_answer():
     np.testing.assert_array_equal(B.toarray(), L.toarray()[np.ix_(perm, perm)])
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_blocked_recurrence_of_a_sheaf_laplacian_is_bitwise_the_scalar_one(monkeypatch, dtype):
+    import spectral_sheaf.filters._chebyshev as cheb
+
+    rng = np.random.default_rng(4)
+    A = knn_graph(rng.random((400, 3)), 6)
+    L = sheaf_laplacian(random_sheaf(A, 3, kind="general", rng=5), normalization="sym")
+    X = rng.standard_normal((1200, 16)).astype(dtype)
+    seen = []
+    blocked = cheb._step_blocked
+
+    def spy(*args):
+        seen.append(args[3])
+        return blocked(*args)
+
+    monkeypatch.setattr(cheb, "_step_blocked", spy)
+    Y = chebyshev_filter(L, X, heat(2.0), order=20, lambda_max=2.0, check_interval=False)
+    # every step went through the 3 x 3 block kernel
+    assert len(seen) == 20
+    assert set(seen) == {3}
+    monkeypatch.setattr(cheb, "detect_block_size", lambda A: 1)
+    plain = chebyshev_filter(L, X, heat(2.0), order=20, lambda_max=2.0,
+                             check_interval=False)
+    assert len(seen) == 20  # the scalar kernel ran the second time (no more calls)
+    assert Y.dtype == dtype
+    np.testing.assert_array_equal(Y, plain)
+    # too little work for the pattern scan: one channel, two products
+    seen.clear()
+    monkeypatch.undo()
+    monkeypatch.setattr(cheb, "_step_blocked", spy)
+    chebyshev_filter(L, X[:, 0], heat(2.0), order=2, lambda_max=2.0, check_interval=False)
+    assert not seen
+
+
 def test_meyer_bank_is_a_tight_frame_and_bank_matches_designs():
     designs = [meyer(4.0, kind="scaling")] + [meyer(4.0 / 2**j) for j in range(4)]
     lo, hi = frame_bounds(designs, 4.0)

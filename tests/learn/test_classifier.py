@@ -137,7 +137,7 @@ def test_bad_input(heterophilous):
         SheafDiffusionClassifier(lr=0.0, epochs=1).fit(A, X, y, train, val)
     with pytest.raises(TypeError, match="low_pass must be True or False; got str 'yes'"):
         SheafDiffusionClassifier(low_pass="yes", epochs=1).fit(A, X, y, train, val)
-    with pytest.raises(ValueError, match="stop_on must be one of {'acc', 'loss'}; got 'f1'"):
+    with pytest.raises(ValueError, match=r"stop_on must be one of \{'acc', 'loss'\}; got 'f1'"):
         SheafDiffusionClassifier(stop_on="f1", epochs=1).fit(A, X, y, train, val)
 
 
