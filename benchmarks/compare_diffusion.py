@@ -8,13 +8,14 @@ a reference computed by our Chebyshev method at tol 1e-15, which expm_multiply
 confirms: its difference from the reference is printed too) for
 
 * ours: ``heat_diffusion(method="chebyshev", tol=...)`` (Bessel coefficients,
-  degree from the tolerance, Gershgorin interval, fused parallel recurrence) at the
+  degree from the tolerance, on the interval of the scaled block Gershgorin bound,
+  fused parallel recurrence, blocked for the sheaf's 3 x 3 blocks) at the
   largest ``tol`` in 1e-8, 3e-9, 1e-9, 3e-10 whose error meets the target (as RK45
   gets below), and the
   same with ``lambda_max=2``, the bound every normalised (graph or sheaf) Laplacian
   obeys, which a user who knows it passes with ``check_interval=False`` (a checked
-  value costs 20 Lanczos steps, more than the degree it saves here); the Gershgorin
-  bound of a sheaf Laplacian with 3 x 3 orthogonal blocks is much looser;
+  value costs 20 Lanczos steps, more than the degree it saves here); the default's
+  bound, guaranteed for any symmetric matrix, costs a few passes over the matrix;
 * ``scipy.sparse.linalg.expm_multiply(-L, X0)``, and the same on the reverse
   Cuthill-McKee renumbered matrix (renumbering not timed), since ours renumbers a
   scattered matrix internally (and pays for it in its time): that row shows how much
