@@ -261,10 +261,8 @@ def heat_diffusion(
     if method == "eigen":
         states = _eigen(A, Y0, t, basis, Mm if mdiag is None else None)
     elif method == "chebyshev":
-        lmax = _lambda_max(A, lambda_max, check)
-        if lambda_max is None:
-            lmax = _tighten_for_chebyshev(A, lmax, t, tol, Y0.shape[1])
-        states = _chebyshev(A, Y0, t, lmax, tol, counter)
+        states = _chebyshev(A, Y0, t, _lambda_max(A, lambda_max, check), tol, counter,
+                            tighten=lambda_max is None)
     elif method in ("euler", "rk4"):
         states = _explicit(A, Y0, t, _lambda_max(A, lambda_max, check), dt, method,
                            counter)
@@ -389,27 +387,6 @@ def _lambda_max(A: Any, given: float | None, check: bool = True) -> float:
 _TIGHTEN_WORK = 64
 
 
-def _tighten_for_chebyshev(A: Any, lmax: float, t: np.ndarray, tol: float,
-                           channels: int) -> float:
-    """Return the scaled (block) Gershgorin bound in place of Gershgorin's where it pays.
-
-    The degree of the heat expansion grows with ``t lambda_max``; the Gershgorin
-    discs of a normalised Laplacian reach past 2 on irregular graphs (2.3 on a kNN
-    graph) and far past it for a sheaf (3.0 on an O(3) sheaf), while the scaled block
-    bound (:func:`spectral.scaled_gershgorin_upper`) stays near 2. It is computed when
-    the recurrence's work (products times channels, at the Gershgorin degree) is large
-    against its own few passes of one channel; both bounds are guaranteed.
-    """
-    if isinstance(A, LinearOperator) or not sp.issparse(A) or np.iscomplexobj(A.data):
-        return lmax
-    steps = [s for s in np.diff(np.r_[0.0, t]) if s > 0]
-    products = sum(heat_chebyshev_coefficients(s, lmax, tol / len(steps)).size - 1
-                   for s in steps)
-    if products * channels < _TIGHTEN_WORK:
-        return lmax
-    return max(min(lmax, _scaled_upper(as_csr(A, "L"), gershgorin=lmax)), 1e-300)
-
-
 def _need_dt(method: str, dt: float | None, t: np.ndarray) -> float:
     if dt is None:
         raise ValueError(f"method={method!r} needs dt (the step); e.g. dt = "
@@ -452,27 +429,43 @@ def _eigen(A: Any, Y0: np.ndarray, t: np.ndarray, basis: EigenResult | None,
 
 
 def _chebyshev(A: Any, Y0: np.ndarray, t: np.ndarray, lmax: float, tol: float,
-               counter: dict) -> np.ndarray:
-    # errors of the steps add up (exp(-tL) is a contraction): split tol; and make
+               counter: dict, tighten: bool = False) -> np.ndarray:
+    """Heat expansions on ``[0, lmax]``, one per time step, applied in turn.
+
+    ``tighten`` (``lmax`` is a Gershgorin bound): replace it by the scaled block
+    Gershgorin bound (:func:`spectral.scaled_gershgorin_upper`) where the work pays
+    for it. The degree grows with ``t lambda_max``; Gershgorin's discs of a normalised
+    Laplacian reach past 2 on irregular graphs (2.3 on a kNN graph) and far past it
+    for a sheaf (3.0 on an O(3) sheaf), while the scaled bound stays near 2. It is
+    computed, after any renumbering (its passes then stay in cache), when the
+    recurrence's work at the Gershgorin degree (products times channels) is large
+    against its own few passes of one channel. Both bounds are guaranteed.
+    """
+    steps = np.diff(np.r_[0.0, t])
+    # errors of the steps add up (exp(-tL) is a contraction): split tol
+    n_steps = max(1, int(np.count_nonzero(steps > 0)))
+    products = sum(heat_chebyshev_coefficients(s, lmax, tol / n_steps).size - 1
+                   for s in steps if s > 0)
+    # one renumbering for locality for all the steps (bitwise the same answer)
+    perm = None
+    if sp.issparse(A):
+        A = as_csr(A, "L")
+        perm = locality_order(A, Y0.shape[1], products)
+        if perm is not None:
+            A, Y0 = permute_symmetric(A, perm), Y0[perm]
+        if (tighten and products * Y0.shape[1] >= _TIGHTEN_WORK
+                and not np.iscomplexobj(A.data)):
+            lmax = max(min(lmax, _scaled_upper(A, iterations=4, gershgorin=lmax)), 1e-300)
     # p(0) = 1 exactly (a shift of c_0 by less than the tail bound), so that the
     # harmonic part, and a graph signal's mass, are kept exactly
-    n_steps = max(1, int(np.count_nonzero(np.diff(np.r_[0.0, t]) > 0)))
     coefs: list[np.ndarray | None] = []
-    for step in np.diff(np.r_[0.0, t]):
+    for step in steps:
         if step > 0:
             c = heat_chebyshev_coefficients(step, lmax, tol / n_steps)
             c[0] += 1.0 - float(np.sum(c * (-1.0) ** np.arange(c.size)))
             coefs.append(c)
         else:
             coefs.append(None)
-    # one renumbering for locality for all the steps (bitwise the same answer)
-    perm = None
-    if sp.issparse(A):
-        A = as_csr(A, "L")
-        products = sum(c.size - 1 for c in coefs if c is not None)
-        perm = locality_order(A, Y0.shape[1], products)
-        if perm is not None:
-            A, Y0 = permute_symmetric(A, perm), Y0[perm]
     out = []
     Y = Y0
     for coef in coefs:

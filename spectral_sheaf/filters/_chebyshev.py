@@ -30,7 +30,7 @@ from .._validation import (
 )
 from ..graphs._reorder import breadth_first_order, permute_symmetric
 from ..spectral import gershgorin_bounds, spectral_bounds
-from ..spectral._bounds import detect_block_size
+from ..spectral._bounds import _block_size
 from ..spectral._density import _jackson
 
 __all__ = ["ChebyshevApproximation", "chebyshev_approximation", "chebyshev_filter"]
@@ -309,7 +309,7 @@ def _apply_numba(A: sp.csr_array, X: np.ndarray, c: np.ndarray, alpha: float,
     # kernel when the products repay the scan of its pattern
     d = 1
     if (c.size - 1) * X.shape[1] >= _MIN_WORK and A.has_sorted_indices:
-        d = detect_block_size(A)
+        d = _block_size(A)
     chunks = max(1, min(X.shape[0] // d, 16 * nb.get_num_threads()))
 
     def step(T_cur: np.ndarray, T_prev: np.ndarray, coef: float, c0: float,

@@ -344,6 +344,38 @@ def _collatz_wielandt(diag, indptr, indices, data, iterations):  # pragma: no co
     return best
 
 
+@nb.njit(parallel=True, cache=True)
+def _collatz_wielandt_scalar(indptr, indices, data, iterations):  # pragma: no cover
+    """:func:`_collatz_wielandt` for ``d = 1``, reading A itself (no matrix of bounds)."""
+    n = indptr.size - 1
+    diag = np.zeros(n)
+    for i in nb.prange(n):
+        for p in range(indptr[i], indptr[i + 1]):
+            if indices[p] == i:
+                diag[i] += data[p]
+    shift = max(0.0, -diag.min())
+    v = np.ones(n)
+    w = np.empty(n)
+    ratio = np.empty(n)
+    best = np.inf
+    for it in range(iterations + 1):
+        for i in nb.prange(n):
+            off = 0.0
+            for p in range(indptr[i], indptr[i + 1]):
+                j = indices[p]
+                if j != i:
+                    off += abs(data[p]) * v[j]
+            ratio[i] = diag[i] + off / v[i]
+            w[i] = off + (diag[i] + shift) * v[i]
+        best = min(best, ratio.max())
+        top = w.max()
+        if it == iterations or top <= 0.0:
+            break
+        for i in nb.prange(n):
+            v[i] = max(w[i] / top, 1e-300)
+    return best, np.abs(diag).max(), np.abs(data).max()
+
+
 def scaled_gershgorin_upper(A: Any, *, block_size: int | str = "auto",
                             iterations: int = 8) -> float:
     """Guaranteed upper bound of the spectrum of a real symmetric sparse matrix.
@@ -399,17 +431,19 @@ def _scaled_upper(M: sp.csr_array, d: int = 0, iterations: int = 8,
     ``d = 0`` detects the block size; ``gershgorin``: M's Gershgorin upper bound, if
     the caller has it.
     """
-    if d == 0:
-        d = detect_block_size(M)
+    if d == 0:  # a renumbered copy (unsorted indices) has lost any block structure
+        d = _block_size(M) if M.has_sorted_indices else 1
     data64 = M.data.astype(np.float64, copy=False)
+    if d == 1:  # the first scaling step is the scalar Gershgorin bound itself
+        bound, top_diag, top_entry = _collatz_wielandt_scalar(M.indptr, M.indices, data64,
+                                                              iterations)
+        return float(bound) + 1e-12 * max(float(top_diag) + float(top_entry), abs(bound))
     diag, indptr, indices, data = _block_norm_matrix(M.indptr, M.indices, data64, d)
     bound = float(_collatz_wielandt(diag, indptr, indices, data, iterations))
     # every sum above is rounded: widen by a few ulps of the magnitudes involved (the
     # row sums are short; 1e-12 covers rows of up to about 4000 blocks)
     scale = float(np.abs(diag).max()) + float(data.max()) if data.size else abs(bound)
     bound += 1e-12 * max(scale, abs(bound))
-    if d == 1:  # the first scaling step was the scalar Gershgorin bound itself
-        return bound
     # a block bound can exceed the scalar one (A_II = diag(5, 0) next to a block
     # [[0, 0], [0, 1]]: 6 against 5); both hold, so keep the smaller
     if gershgorin is None:
@@ -419,7 +453,11 @@ def _scaled_upper(M: sp.csr_array, d: int = 0, iterations: int = 8,
 
 def detect_block_size(A: Any, largest: int = 8) -> int:
     """Largest ``d <= largest`` whose ``d x d`` blocks tile ``A``'s stored pattern, else 1."""
-    M = as_csr(A, "A")
+    return _block_size(as_csr(A, "A"), largest)
+
+
+def _block_size(M: sp.csr_array, largest: int = 8) -> int:
+    """:func:`detect_block_size` of a CSR matrix with sorted indices, unchecked."""
     for d in range(min(largest, M.shape[0]), 1, -1):
         if M.shape[0] % d == 0 and _has_full_blocks(M.indptr, M.indices, d):
             return d

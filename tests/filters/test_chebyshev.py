@@ -197,7 +197,7 @@ def test_blocked_recurrence_of_a_sheaf_laplacian_is_bitwise_the_scalar_one(monke
     # every step went through the 3 x 3 block kernel
     assert len(seen) == 20
     assert set(seen) == {3}
-    monkeypatch.setattr(cheb, "detect_block_size", lambda A: 1)
+    monkeypatch.setattr(cheb, "_block_size", lambda A: 1)
     plain = chebyshev_filter(L, X, heat(2.0), order=20, lambda_max=2.0,
                              check_interval=False)
     assert len(seen) == 20  # the scalar kernel ran the second time (no more calls)
