@@ -320,8 +320,12 @@ def _block_norm_matrix(indptr, indices, data, d):  # pragma: no cover
 
 
 @nb.njit(parallel=True, cache=True)
-def _collatz_wielandt(diag, indptr, indices, data, iterations):  # pragma: no cover
-    """Smallest ``max_I (diag_I + sum_J N_IJ v_J / v_I)`` over a few power steps of N."""
+def _collatz_wielandt(diag, indptr, indices, data, iterations, scalar):  # pragma: no cover
+    """Smallest ``max_I (diag_I + sum_J N_IJ v_J / v_I)`` over a few power steps of N.
+
+    ``scalar``: ``(indptr, indices, data)`` is A itself (``d = 1``), read as
+    ``N_ij = |a_ij|`` off the diagonal, with no matrix of bounds formed.
+    """
     n = diag.size
     shift = max(0.0, -diag.min())  # makes diag + shift >= 0, same Perron vector
     v = np.ones(n)
@@ -332,38 +336,10 @@ def _collatz_wielandt(diag, indptr, indices, data, iterations):  # pragma: no co
         for i in nb.prange(n):
             off = 0.0
             for p in range(indptr[i], indptr[i + 1]):
-                off += data[p] * v[indices[p]]
-            ratio[i] = diag[i] + off / v[i]
-            w[i] = off + (diag[i] + shift) * v[i]
-        best = min(best, ratio.max())
-        top = w.max()
-        if it == iterations or top <= 0.0:
-            break
-        for i in nb.prange(n):
-            v[i] = max(w[i] / top, 1e-300)
-    return best
-
-
-@nb.njit(parallel=True, cache=True)
-def _collatz_wielandt_scalar(indptr, indices, data, iterations):  # pragma: no cover
-    """:func:`_collatz_wielandt` for ``d = 1``, reading A itself (no matrix of bounds)."""
-    n = indptr.size - 1
-    diag = np.zeros(n)
-    for i in nb.prange(n):
-        for p in range(indptr[i], indptr[i + 1]):
-            if indices[p] == i:
-                diag[i] += data[p]
-    shift = max(0.0, -diag.min())
-    v = np.ones(n)
-    w = np.empty(n)
-    ratio = np.empty(n)
-    best = np.inf
-    for it in range(iterations + 1):
-        for i in nb.prange(n):
-            off = 0.0
-            for p in range(indptr[i], indptr[i + 1]):
                 j = indices[p]
-                if j != i:
+                if not scalar:
+                    off += data[p] * v[j]
+                elif j != i:
                     off += abs(data[p]) * v[j]
             ratio[i] = diag[i] + off / v[i]
             w[i] = off + (diag[i] + shift) * v[i]
@@ -373,7 +349,7 @@ def _collatz_wielandt_scalar(indptr, indices, data, iterations):  # pragma: no c
             break
         for i in nb.prange(n):
             v[i] = max(w[i] / top, 1e-300)
-    return best, np.abs(diag).max(), np.abs(data).max()
+    return best
 
 
 def scaled_gershgorin_upper(A: Any, *, block_size: int | str = "auto",
@@ -435,11 +411,13 @@ def _scaled_upper(M: sp.csr_array, d: int = 0, iterations: int = 8,
         d = _block_size(M) if M.has_sorted_indices else 1
     data64 = M.data.astype(np.float64, copy=False)
     if d == 1:  # the first scaling step is the scalar Gershgorin bound itself
-        bound, top_diag, top_entry = _collatz_wielandt_scalar(M.indptr, M.indices, data64,
-                                                              iterations)
-        return float(bound) + 1e-12 * max(float(top_diag) + float(top_entry), abs(bound))
+        diag = M.diagonal()
+        bound = float(_collatz_wielandt(diag, M.indptr, M.indices, data64, iterations,
+                                        True))
+        scale = float(np.abs(data64).max())
+        return bound + 1e-12 * max(2 * scale, abs(bound))
     diag, indptr, indices, data = _block_norm_matrix(M.indptr, M.indices, data64, d)
-    bound = float(_collatz_wielandt(diag, indptr, indices, data, iterations))
+    bound = float(_collatz_wielandt(diag, indptr, indices, data, iterations, False))
     # every sum above is rounded: widen by a few ulps of the magnitudes involved (the
     # row sums are short; 1e-12 covers rows of up to about 4000 blocks)
     scale = float(np.abs(diag).max()) + float(data.max()) if data.size else abs(bound)
