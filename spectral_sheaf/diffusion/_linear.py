@@ -457,7 +457,8 @@ def _chebyshev(A: Any, Y0: np.ndarray, t: np.ndarray, lmax: float, tol: float,
         perm = locality_order(A, Y0.shape[1], products)
         if perm is not None:
             A, Y0 = permute_symmetric(A, perm), Y0[perm]
-        if tighten and not np.iscomplexobj(A.data):
+        if (tighten and products * Y0.shape[1] >= _TIGHTEN_WORK
+                and not np.iscomplexobj(A.data)):
             # what the tighter interval could save: the degree at Gershgorin's bound
             # against that at twice the largest diagonal entry, where the scaled bound
             # of a normalised Laplacian lands (an estimate that decides, not a bound)
