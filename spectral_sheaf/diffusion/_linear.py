@@ -448,8 +448,16 @@ def _chebyshev(A: Any, Y0: np.ndarray, t: np.ndarray, lmax: float, tol: float,
     steps = np.diff(np.r_[0.0, t])
     # errors of the steps add up (exp(-tL) is a contraction): split tol
     n_steps = max(1, int(np.count_nonzero(steps > 0)))
-    products = sum(heat_chebyshev_coefficients(s, lmax, tol / n_steps).size - 1
-                   for s in steps if s > 0)
+
+    def expansions(top: float) -> list[np.ndarray | None]:
+        return [heat_chebyshev_coefficients(s, top, tol / n_steps) if s > 0 else None
+                for s in steps]
+
+    def degree(coefs: list[np.ndarray | None]) -> int:
+        return sum(c.size - 1 for c in coefs if c is not None)
+
+    coefs = expansions(lmax)
+    products = degree(coefs)
     # one renumbering for locality for all the steps (bitwise the same answer)
     perm = None
     if sp.issparse(A):
@@ -463,23 +471,17 @@ def _chebyshev(A: Any, Y0: np.ndarray, t: np.ndarray, lmax: float, tol: float,
             # against that at twice the largest diagonal entry, where the scaled bound
             # of a normalised Laplacian lands (an estimate that decides, not a bound)
             target = 2.0 * float(A.diagonal().max())
-            if 0.0 < target < lmax:
-                saved = products - sum(
-                    heat_chebyshev_coefficients(s, target, tol / n_steps).size - 1
-                    for s in steps if s > 0)
-                if saved * Y0.shape[1] >= _TIGHTEN_WORK:
-                    lmax = max(min(lmax, _scaled_upper(A, iterations=4, gershgorin=lmax)),
-                               1e-300)
+            if (0.0 < target < lmax and
+                    (products - degree(expansions(target))) * Y0.shape[1] >= _TIGHTEN_WORK):
+                tight = max(min(lmax, _scaled_upper(A, iterations=4, gershgorin=lmax)),
+                            1e-300)
+                if tight < lmax:
+                    lmax, coefs = tight, expansions(tight)
     # p(0) = 1 exactly (a shift of c_0 by less than the tail bound), so that the
     # harmonic part, and a graph signal's mass, are kept exactly
-    coefs: list[np.ndarray | None] = []
-    for step in steps:
-        if step > 0:
-            c = heat_chebyshev_coefficients(step, lmax, tol / n_steps)
+    for c in coefs:
+        if c is not None:
             c[0] += 1.0 - float(np.sum(c * (-1.0) ** np.arange(c.size)))
-            coefs.append(c)
-        else:
-            coefs.append(None)
     out = []
     Y = Y0
     for coef in coefs:
