@@ -34,14 +34,15 @@ from .._validation import (
     device_signals,
 )
 from ..filters._chebyshev import (
+    _MIN_WORK,
     ChebyshevApproximation,
     apply_expansion,
     locality_order,
-    permute_symmetric,
 )
 from ..filters._exact import EXACT_MAX, full_eigenbasis
+from ..graphs._reorder import permute_symmetric, put_rows, take_rows
 from ..spectral import EigenResult, gershgorin_bounds, spectral_bounds
-from ..spectral._bounds import _scaled_upper
+from ..spectral._bounds import _block_size, _gershgorin_csr, _scaled_upper
 
 __all__ = ["DiffusionResult", "heat_chebyshev_coefficients", "heat_diffusion"]
 
@@ -261,8 +262,8 @@ def heat_diffusion(
     if method == "eigen":
         states = _eigen(A, Y0, t, basis, Mm if mdiag is None else None)
     elif method == "chebyshev":
-        states = _chebyshev(A, Y0, t, _lambda_max(A, lambda_max, check), tol, counter,
-                            tighten=lambda_max is None)
+        lmax, top_diagonal = _interval(A, lambda_max, check)
+        states = _chebyshev(A, Y0, t, lmax, tol, counter, top_diagonal=top_diagonal)
     elif method in ("euler", "rk4"):
         states = _explicit(A, Y0, t, _lambda_max(A, lambda_max, check), dt, method,
                            counter)
@@ -365,6 +366,20 @@ def _heat_diffusion_generic(L: Any, X0: Any, t: np.ndarray, *, M: Any, method: s
     return _result(t, states, method, L, M, X, K, trace, one, counter, t0)
 
 
+def _interval(A: Any, given: float | None, check: bool = True) -> tuple[float, float | None]:
+    """Return :func:`_lambda_max` and, with it, the largest diagonal entry or None.
+
+    The diagonal entry comes with Gershgorin's bound of a real sparse matrix (the same
+    pass reads it); otherwise it is None.
+    """
+    if given is None and sp.issparse(A):
+        M = as_csr(A, "L")
+        if not np.iscomplexobj(M.data) and M.shape[0] > 0:
+            _, hi, top = _gershgorin_csr(M.indptr, M.indices, M.data)
+            return max(float(hi), 1e-300), float(top)
+    return _lambda_max(A, given, check), None
+
+
 def _lambda_max(A: Any, given: float | None, check: bool = True) -> float:
     """Return the top of the interval: a given ``lambda_max`` (Lanczos-checked) or a bound."""
     if given is not None:
@@ -432,10 +447,11 @@ def _eigen(A: Any, Y0: np.ndarray, t: np.ndarray, basis: EigenResult | None,
 
 
 def _chebyshev(A: Any, Y0: np.ndarray, t: np.ndarray, lmax: float, tol: float,
-               counter: dict, tighten: bool = False) -> np.ndarray:
+               counter: dict, top_diagonal: float | None = None) -> np.ndarray:
     """Heat expansions on ``[0, lmax]``, one per time step, applied in turn.
 
-    ``tighten`` (``lmax`` is a Gershgorin bound): replace it by the scaled block
+    ``top_diagonal`` (given when ``lmax`` is the Gershgorin bound of a real sparse
+    matrix: its largest diagonal entry): replace ``lmax`` by the scaled block
     Gershgorin bound (:func:`spectral.scaled_gershgorin_upper`) where the work pays
     for it. The degree grows with ``t lambda_max``; Gershgorin's discs of a normalised
     Laplacian reach past 2 on irregular graphs (2.3 on a kNN graph) and far past it
@@ -460,43 +476,55 @@ def _chebyshev(A: Any, Y0: np.ndarray, t: np.ndarray, lmax: float, tol: float,
     products = degree(coefs)
     # one renumbering for locality for all the steps (bitwise the same answer)
     perm = None
-    if sp.issparse(A):
+    block = 0  # not known yet: detected where needed
+    fused = sp.issparse(A)  # the fused Numba recurrence, writing into the states
+    if fused:
         A = as_csr(A, "L")
         perm = locality_order(A, Y0.shape[1], products)
         if perm is not None:
-            A, Y0 = permute_symmetric(A, perm), Y0[perm]
-        if (tighten and products * Y0.shape[1] >= _TIGHTEN_WORK
-                and not np.iscomplexobj(A.data)):
-            # what the tighter interval could save: the degree at Gershgorin's bound
-            # against that at twice the largest diagonal entry, where the scaled bound
-            # of a normalised Laplacian lands (an estimate that decides, not a bound)
-            target = 2.0 * float(A.diagonal().max())
-            if (0.0 < target < lmax and
-                    (products - degree(expansions(target))) * Y0.shape[1] >= _TIGHTEN_WORK):
-                tight = max(min(lmax, _scaled_upper(A, iterations=4, gershgorin=lmax)),
-                            1e-300)
-                if tight < lmax:
-                    lmax, coefs = tight, expansions(tight)
+            A, Y0 = permute_symmetric(A, perm), take_rows(Y0, perm)
+        # whole d x d blocks (a sheaf Laplacian, unless renumbered): detected once, for
+        # the bound and the blocked kernel alike
+        if products * Y0.shape[1] >= _MIN_WORK and A.has_sorted_indices:
+            block = _block_size(A)
+        # what the tighter interval could save: the degree at Gershgorin's bound
+        # against that at twice the largest diagonal entry, where the scaled bound of
+        # a normalised Laplacian lands (an estimate that decides, not a bound)
+        target = 2.0 * top_diagonal if top_diagonal is not None else 0.0
+        if (products * Y0.shape[1] >= _TIGHTEN_WORK and 0.0 < target < lmax and
+                (products - degree(expansions(target))) * Y0.shape[1] >= _TIGHTEN_WORK):
+            tight = max(min(lmax, _scaled_upper(A, block, iterations=4,
+                                                gershgorin=lmax)), 1e-300)
+            if tight < lmax:
+                lmax, coefs = tight, expansions(tight)
     # p(0) = 1 exactly (a shift of c_0 by less than the tail bound), so that the
     # harmonic part, and a graph signal's mass, are kept exactly
     for c in coefs:
         if c is not None:
             c[0] += 1.0 - float(np.sum(c * (-1.0) ** np.arange(c.size)))
-    out = []
+    # each state is written where it is returned from (no stacking copy; the fused
+    # recurrence writes its result there)
+    states = _backend.array_namespace(Y0).empty((len(coefs), *Y0.shape), dtype=Y0.dtype)
     Y = Y0
-    for coef in coefs:
-        if coef is not None:
+    for k, coef in enumerate(coefs):
+        state = states[k]
+        if coef is None:
+            state[...] = Y
+        else:
             approx = ChebyshevApproximation(coef, 0.0, lmax, "none", float("nan"))
-            Y = apply_expansion(A, Y, approx)
+            result = apply_expansion(A, Y, approx, out=state if fused else None,
+                                     block=block)
+            if result is not state:  # another path, or a constant expansion (c_0 Y)
+                state[...] = result
             counter["mv"] += (coef.size - 1) * Y.shape[1]
             counter["steps"] += coef.size - 1
-        out.append(Y)
-    states = _backend.array_namespace(Y0).stack(out)
-    if perm is not None:
-        unpermuted = np.empty_like(states)
-        unpermuted[:, perm] = states
-        states = unpermuted
-    return states
+        Y = state
+    if perm is None:
+        return states
+    unpermuted = np.empty_like(states)
+    for k in range(len(coefs)):
+        put_rows(states[k], perm, out=unpermuted[k])
+    return unpermuted
 
 
 def _explicit(A: Any, Y0: np.ndarray, t: np.ndarray, lmax: float, dt: float | None,

@@ -28,13 +28,13 @@ from .._validation import (
     check_square,
     device_signals,
 )
-from ..graphs._reorder import breadth_first_order, permute_symmetric
+from ..graphs._reorder import breadth_first_order, permute_symmetric, put_rows, take_rows
 from ..spectral import gershgorin_bounds, spectral_bounds
 from ..spectral._bounds import _block_size
 from ..spectral._density import _jackson
 
 __all__ = ["ChebyshevApproximation", "chebyshev_approximation", "chebyshev_filter"]
-# apply_expansion, locality_order and permute_symmetric serve diffusion/ too
+# apply_expansion and locality_order serve diffusion/ too
 
 MAX_ORDER = 5000
 _FINE = 8192  # quadrature nodes of the reference expansion used for error estimates
@@ -172,15 +172,16 @@ def chebyshev_approximation(
 
 
 @nb.njit(parallel=True, cache=True)
-def _step(indptr, indices, data, alpha, beta, T_cur, T_prev, Y, coef, c0, first,
+def _step(indptr, indices, data, alpha, beta, T_cur, T_prev, T_out, Y, coef, c0, first,
           n_chunks):  # pragma: no cover
-    """One fused recurrence step, in place: T_prev <- T_next, Y += coef T_next.
+    """One fused recurrence step: T_out <- T_next, Y += coef T_next.
 
-    ``T_next = 2 (alpha A + beta I) T_cur - T_prev``. ``first``: ``T_next`` is the T_1
-    term ``(alpha A + beta I) T_cur`` (``T_prev`` is only written) and ``Y`` is set to
-    ``c0 T_cur + coef T_1`` (it is only written). Rows go in ``n_chunks`` contiguous
-    chunks, each with one accumulator (an allocation per row cost 14 % on a sheaf
-    Laplacian).
+    ``T_next = 2 (alpha A + beta I) T_cur - T_prev``; ``T_out`` may be ``T_prev`` (in
+    place: each entry is read before it is written, by the same thread). ``first``:
+    ``T_next`` is the T_1 term ``(alpha A + beta I) T_cur`` (``T_prev`` is not read)
+    and ``Y`` is set to ``c0 T_cur + coef T_1`` (it is only written). Rows go in
+    ``n_chunks`` contiguous chunks, each with one accumulator (an allocation per row
+    cost 14 % on a sheaf Laplacian).
     """
     n, c = T_cur.shape
     size = (n + n_chunks - 1) // n_chunks
@@ -197,18 +198,18 @@ def _step(indptr, indices, data, alpha, beta, T_cur, T_prev, Y, coef, c0, first,
             if first:
                 for q in range(c):
                     v = alpha * acc[q] + beta * T_cur[i, q]
-                    T_prev[i, q] = v
+                    T_out[i, q] = v
                     Y[i, q] = c0 * T_cur[i, q] + coef * v
             else:
                 for q in range(c):
                     t = 2.0 * (alpha * acc[q] + beta * T_cur[i, q]) - T_prev[i, q]
-                    T_prev[i, q] = t
+                    T_out[i, q] = t
                     Y[i, q] += coef * t
 
 
 @nb.njit(parallel=True, cache=True)
-def _step_blocked(indptr, indices, data, d, alpha, beta, T_cur, T_prev, Y, coef, c0,
-                  first, n_chunks):  # pragma: no cover
+def _step_blocked(indptr, indices, data, d, alpha, beta, T_cur, T_prev, T_out, Y, coef,
+                  c0, first, n_chunks):  # pragma: no cover
     """:func:`_step` for a matrix made of whole ``d x d`` blocks (a sheaf Laplacian).
 
     The CSR arrays are read as blocks: row ``r0 + r`` of block row ``I = r0 / d`` holds
@@ -242,12 +243,12 @@ def _step_blocked(indptr, indices, data, d, alpha, beta, T_cur, T_prev, Y, coef,
                 if first:
                     for q in range(c):
                         v = alpha * acc[r, q] + beta * T_cur[i, q]
-                        T_prev[i, q] = v
+                        T_out[i, q] = v
                         Y[i, q] = c0 * T_cur[i, q] + coef * v
                 else:
                     for q in range(c):
                         t = 2.0 * (alpha * acc[r, q] + beta * T_cur[i, q]) - T_prev[i, q]
-                        T_prev[i, q] = t
+                        T_out[i, q] = t
                         Y[i, q] += coef * t
 
 
@@ -264,15 +265,22 @@ _WINDOW_BYTES = 256 * 1024  # a core's share of L2 here; a wider gather window m
 _MIN_WORK = 64  # products x channels below which renumbering does not pay
 
 
-@nb.njit(parallel=True, cache=True)
-def _mean_offset(indptr, indices):  # pragma: no cover
-    """Mean ``|i - j|`` over the stored entries of a CSR matrix."""
+@nb.njit(cache=True)
+def _mean_offset(indptr, indices, rows):  # pragma: no cover
+    """Mean ``|i - j|`` over the stored entries of about ``rows`` evenly spaced rows.
+
+    An estimate that decides (a sample of a few thousand rows is as good as all of
+    them, at a fraction of a pass over a large matrix).
+    """
     n = indptr.size - 1
+    stride = max(1, n // max(rows, 1))
     total = 0.0
-    for i in nb.prange(n):
+    count = 0
+    for i in range(0, n, stride):
         for p in range(indptr[i], indptr[i + 1]):
             total += abs(i - indices[p])
-    return total / max(indices.size, 1)
+        count += indptr[i + 1] - indptr[i]
+    return total / max(count, 1)
 
 
 def locality_order(A: sp.csr_array, channels: int, products: int,
@@ -285,52 +293,60 @@ def locality_order(A: sp.csr_array, channels: int, products: int,
     """
     if products * channels < _MIN_WORK or A.nnz == 0:
         return None
-    window = _mean_offset(A.indptr, A.indices) * channels * itemsize
+    window = _mean_offset(A.indptr, A.indices, 4096) * channels * itemsize
     if window <= _WINDOW_BYTES:
         return None
     return breadth_first_order(A)
 
 
 def _apply_numba(A: sp.csr_array, X: np.ndarray, c: np.ndarray, alpha: float,
-                 beta: float, reorder: bool | str = False) -> np.ndarray:
+                 beta: float, reorder: bool | str = False,
+                 out: np.ndarray | None = None, block: int = 0) -> np.ndarray:
+    """``p(A) X`` by the fused recurrence; ``out``: a C-contiguous array for the result.
+
+    ``block``: the size of the whole blocks that make up ``A`` (1: none), if the caller
+    has it; 0 detects it where the work repays the scan.
+    """
     perm = None
     if reorder is True:
         perm = breadth_first_order(A)
     elif reorder == "auto":
         perm = locality_order(A, X.shape[1], c.size - 1, X.dtype.itemsize)
     if perm is not None:
-        Y = np.empty_like(X)
-        Y[perm] = _apply_numba(permute_symmetric(A, perm), X[perm], c, alpha, beta)
-        return Y
+        Y = _apply_numba(permute_symmetric(A, perm), take_rows(X, perm), c, alpha, beta)
+        return put_rows(Y, perm, out)
     dt = X.dtype
     data = A.data.astype(dt, copy=False)
     a, bb = dt.type(alpha), dt.type(beta)
     # a matrix of whole d x d blocks (a sheaf Laplacian) goes through the blocked
     # kernel when the products repay the scan of its pattern
-    d = 1
-    if (c.size - 1) * X.shape[1] >= _MIN_WORK and A.has_sorted_indices:
+    d = block if block > 0 else 1
+    if block == 0 and (c.size - 1) * X.shape[1] >= _MIN_WORK and A.has_sorted_indices:
         d = _block_size(A)
     chunks = max(1, min(X.shape[0] // d, 16 * nb.get_num_threads()))
+    Y = np.empty_like(X) if out is None else out
 
-    def step(T_cur: np.ndarray, T_prev: np.ndarray, coef: float, c0: float,
-             first: bool) -> None:
+    def step(T_cur: np.ndarray, T_prev: np.ndarray, T_out: np.ndarray, coef: float,
+             c0: float, first: bool) -> None:
         if d > 1:
-            _step_blocked(A.indptr, A.indices, data, d, a, bb, T_cur, T_prev, Y,
+            _step_blocked(A.indptr, A.indices, data, d, a, bb, T_cur, T_prev, T_out, Y,
                           dt.type(coef), dt.type(c0), first, chunks)
         else:
-            _step(A.indptr, A.indices, data, a, bb, T_cur, T_prev, Y, dt.type(coef),
-                  dt.type(c0), first, chunks)
+            _step(A.indptr, A.indices, data, a, bb, T_cur, T_prev, T_out, Y,
+                  dt.type(coef), dt.type(c0), first, chunks)
 
-    Y = np.empty_like(X)
-    T_prev = np.empty_like(X)
-    # T_1 goes into T_prev and Y = c_0 X + c_1 T_1; X is only read
-    step(X, T_prev, c[1], c[0], True)
+    # T_1 goes into a new buffer and Y = c_0 X + c_1 T_1; X is only read
+    T_cur = np.empty_like(X)
+    step(X, X, T_cur, c[1], c[0], True)
     if c.size == 2:
         return Y
-    # T_2 overwrites a copy of X (T_0); then the two buffers swap roles each step
-    T_cur, T_prev = T_prev, X.copy()
-    for k in range(2, c.size):
-        step(T_cur, T_prev, c[k], 0.0, False)
+    # T_2 = 2 A~ T_1 - X goes into a second buffer (X is not written); from then on
+    # each step overwrites T_{k-2} with T_k in place and the two buffers swap roles
+    T_prev = np.empty_like(X)
+    step(T_cur, X, T_prev, c[2], 0.0, False)
+    T_cur, T_prev = T_prev, T_cur
+    for k in range(3, c.size):
+        step(T_cur, T_prev, T_prev, c[k], 0.0, False)
         T_cur, T_prev = T_prev, T_cur
     return Y
 
@@ -493,11 +509,15 @@ def upper_bound(A: Any, rng: Any = None) -> float:
 
 
 def apply_expansion(A: Any, X: Any, approx: ChebyshevApproximation, *,
-                    method: str = "recurrence", reorder: bool | str = False) -> Any:
+                    method: str = "recurrence", reorder: bool | str = False,
+                    out: np.ndarray | None = None, block: int = 0) -> Any:
     """Apply a prepared expansion: ``p(A) X``, with no validation (callers have done it).
 
     ``X`` has shape (n, channels); ``A`` is a csr_array (any index order), a
-    LinearOperator or CuPy.
+    LinearOperator or CuPy. ``out`` (NumPy, C-contiguous, the shape and dtype of
+    ``X``): where the result goes, when the fused recurrence runs (the return value
+    is the result either way). ``block``: as in the fused kernel's selection (0:
+    detect).
     """
     c = approx.coefficients
     a, b_ = approx.lambda_min, approx.lambda_max
@@ -508,7 +528,8 @@ def apply_expansion(A: Any, X: Any, approx: ChebyshevApproximation, *,
     if method == "recurrence" and not gpu and sp.issparse(A):
         if A.format != "csr":  # the kernel reads CSR arrays (BSR indices are blocks)
             A = sp.csr_array(A)
-        return _apply_numba(A, np.ascontiguousarray(X), c, alpha, beta, reorder)
+        return _apply_numba(A, np.ascontiguousarray(X), c, alpha, beta, reorder, out,
+                            block)
     Y = _apply_generic(A, X, c, alpha, beta, method)
     # float32 stays float32 (a float64 A promotes the products)
     return Y.astype(X.dtype, copy=False) if gpu else np.asarray(Y, dtype=X.dtype)

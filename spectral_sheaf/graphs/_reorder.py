@@ -71,6 +71,37 @@ def permute_symmetric(A: sp.csr_array, perm: np.ndarray) -> sp.csr_array:
     return sp.csr_array((data, indices, indptr), shape=A.shape)
 
 
+def take_rows(X: np.ndarray, perm: np.ndarray) -> np.ndarray:
+    """``X[perm]`` for a C-contiguous 2-d ``X``, in parallel, unchecked.
+
+    NumPy's fancy indexing writes a fresh array on one thread; on this VM the first
+    touch of fresh pages costs as much as the copy, and two threads share it.
+    """
+    out = np.empty(X.shape, dtype=X.dtype)
+    _take_rows(X, np.asarray(perm, dtype=np.int64), out)
+    return out
+
+
+def put_rows(Y: np.ndarray, perm: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Undo :func:`take_rows`: ``out[perm] = Y``, in parallel, unchecked."""
+    if out is None:
+        out = np.empty(Y.shape, dtype=Y.dtype)
+    _put_rows(Y, np.asarray(perm, dtype=np.int64), out)
+    return out
+
+
+@nb.njit(parallel=True, cache=True)
+def _take_rows(X, perm, out):  # pragma: no cover
+    for i in nb.prange(perm.size):
+        out[i] = X[perm[i]]
+
+
+@nb.njit(parallel=True, cache=True)
+def _put_rows(Y, perm, out):  # pragma: no cover
+    for i in nb.prange(perm.size):
+        out[perm[i]] = Y[i]
+
+
 @nb.njit(parallel=True, cache=True)
 def _permute_csr(indptr, indices, data, perm):  # pragma: no cover
     """``B[i, j] = A[perm[i], perm[j]]``, each row's entries kept in their order."""

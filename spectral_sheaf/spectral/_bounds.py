@@ -69,7 +69,7 @@ def gershgorin_bounds(A: Any) -> tuple[float, float]:
     if M.shape[0] == 0:
         raise ValueError("A must have at least one row; got shape (0, 0)")
     if not np.iscomplexobj(M.data):
-        lo, hi = _gershgorin_csr(M.indptr, M.indices, M.data)
+        lo, hi, _ = _gershgorin_csr(M.indptr, M.indices, M.data)
         return float(lo), float(hi)
     d = M.diagonal()
     r = np.asarray(abs(M).sum(axis=1)).ravel() - np.abs(d)
@@ -91,10 +91,14 @@ def _gershgorin_generic(A: Any) -> tuple[float, float]:
 
 @nb.njit(parallel=True, cache=True)
 def _gershgorin_csr(indptr, indices, data):  # pragma: no cover
-    """Return the ends of the Gershgorin interval of a real CSR matrix, in one pass."""
+    """Return the Gershgorin interval's ends and the largest diagonal entry, in one pass.
+
+    ``A`` is a real CSR matrix.
+    """
     n = indptr.size - 1
     lo = np.empty(n)
     hi = np.empty(n)
+    top = np.empty(n)
     for i in nb.prange(n):
         diag = 0.0
         radius = 0.0
@@ -105,7 +109,8 @@ def _gershgorin_csr(indptr, indices, data):  # pragma: no cover
                 radius += abs(data[p])
         lo[i] = diag - radius
         hi[i] = diag + radius
-    return lo.min(), hi.max()
+        top[i] = diag
+    return lo.min(), hi.max(), top.max()
 
 
 def spectral_bounds(A: Any, *, steps: int = 30, rng: Any = None,
@@ -241,30 +246,48 @@ def _norm_bound(A: Any) -> float:
 
 
 @nb.njit(cache=True)
+def _block_row_whole(indptr, indices, d, block):  # pragma: no cover
+    """Whether block row ``block`` of a CSR pattern is made of whole ``d x d`` blocks."""
+    r0 = block * d
+    start = indptr[r0]
+    length = indptr[r0 + 1] - start
+    if length % d:
+        return False
+    for r in range(1, d):
+        if indptr[r0 + r + 1] - indptr[r0 + r] != length:
+            return False
+    for k in range(0, length, d):
+        j0 = indices[start + k]
+        if j0 % d:
+            return False
+        for r in range(d):
+            base = indptr[r0 + r] + k
+            for s in range(d):
+                if indices[base + s] != j0 + s:
+                    return False
+    return True
+
+
+@nb.njit(parallel=True, cache=True)
 def _has_full_blocks(indptr, indices, d):  # pragma: no cover
-    """Whether a CSR pattern (sorted indices) is made of whole ``d x d`` blocks."""
+    """Whether a CSR pattern (sorted indices) is made of whole ``d x d`` blocks.
+
+    The first block rows are read in turn (a wrong ``d`` usually fails there at once),
+    the rest in parallel.
+    """
     n = indptr.size - 1
     if n % d:
         return False
-    for block in range(n // d):
-        r0 = block * d
-        start = indptr[r0]
-        length = indptr[r0 + 1] - start
-        if length % d:
+    nb_rows = n // d
+    head = min(nb_rows, 64)
+    for block in range(head):
+        if not _block_row_whole(indptr, indices, d, block):
             return False
-        for r in range(1, d):
-            if indptr[r0 + r + 1] - indptr[r0 + r] != length:
-                return False
-        for k in range(0, length, d):
-            j0 = indices[start + k]
-            if j0 % d:
-                return False
-            for r in range(d):
-                base = indptr[r0 + r] + k
-                for s in range(d):
-                    if indices[base + s] != j0 + s:
-                        return False
-    return True
+    bad = 0
+    for block in nb.prange(head, nb_rows):
+        if not _block_row_whole(indptr, indices, d, block):
+            bad += 1
+    return bad == 0
 
 
 @nb.njit(parallel=True, cache=True)
@@ -278,45 +301,57 @@ def _block_norm_matrix(indptr, indices, data, d):  # pragma: no cover
         b_indptr[block + 1] = b_indptr[block] + (indptr[r0 + 1] - indptr[r0]) // d
     b_indices = np.empty(b_indptr[-1], dtype=np.int64)
     b_data = np.zeros(b_indptr[-1])
-    for block in nb.prange(nb_rows):
+    # contiguous chunks of block rows, one scratch block each (not one per block row)
+    n_chunks = min(nb_rows, 64)
+    size = (nb_rows + n_chunks - 1) // max(n_chunks, 1)
+    for chunk in nb.prange(n_chunks):
         G = np.empty((d, d))
-        r0 = block * d
-        length = indptr[r0 + 1] - indptr[r0]
-        out = b_indptr[block]
-        for k in range(0, length, d):
-            col = indices[indptr[r0] + k] // d
-            if col == block:  # Gershgorin upper bound of the diagonal block
-                best = -np.inf
-                for r in range(d):
-                    base = indptr[r0 + r] + k
-                    s_row = 0.0
-                    for s in range(d):
-                        if s == r:
-                            s_row += data[base + s]
-                        else:
-                            s_row += abs(data[base + s])
-                    best = max(best, s_row)
-                diag[block] = best
-                b_indices[out] = col
-                b_data[out] = 0.0
-            else:  # sqrt of the Gershgorin upper bound of B^T B
-                for s in range(d):
-                    for t in range(d):
-                        acc = 0.0
-                        for r in range(d):
-                            base = indptr[r0 + r] + k
-                            acc += data[base + s] * data[base + t]
-                        G[s, t] = acc
-                best = 0.0
-                for s in range(d):
-                    row = 0.0
-                    for t in range(d):
-                        row += abs(G[s, t])
-                    best = max(best, row)
-                b_indices[out] = col
-                b_data[out] = np.sqrt(best)
-            out += 1
+        for block in range(chunk * size, min(nb_rows, (chunk + 1) * size)):
+            _block_norm_row(indptr, indices, data, d, block, G, diag, b_indptr,
+                            b_indices, b_data)
     return diag, b_indptr, b_indices, b_data
+
+
+@nb.njit(cache=True)
+def _block_norm_row(indptr, indices, data, d, block, G, diag, b_indptr, b_indices,
+                    b_data):  # pragma: no cover
+    """One block row of :func:`_block_norm_matrix`; ``G`` is scratch."""
+    r0 = block * d
+    length = indptr[r0 + 1] - indptr[r0]
+    out = b_indptr[block]
+    for k in range(0, length, d):
+        col = indices[indptr[r0] + k] // d
+        if col == block:  # Gershgorin upper bound of the diagonal block
+            best = -np.inf
+            for r in range(d):
+                base = indptr[r0 + r] + k
+                s_row = 0.0
+                for s in range(d):
+                    if s == r:
+                        s_row += data[base + s]
+                    else:
+                        s_row += abs(data[base + s])
+                best = max(best, s_row)
+            diag[block] = best
+            b_indices[out] = col
+            b_data[out] = 0.0
+        else:  # sqrt of the Gershgorin upper bound of B^T B
+            for s in range(d):
+                for t in range(d):
+                    acc = 0.0
+                    for r in range(d):
+                        base = indptr[r0 + r] + k
+                        acc += data[base + s] * data[base + t]
+                    G[s, t] = acc
+            best = 0.0
+            for s in range(d):
+                row = 0.0
+                for t in range(d):
+                    row += abs(G[s, t])
+                best = max(best, row)
+            b_indices[out] = col
+            b_data[out] = np.sqrt(best)
+        out += 1
 
 
 @nb.njit(parallel=True, cache=True)

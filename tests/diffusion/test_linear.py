@@ -367,3 +367,21 @@ def test_chebyshev_interval_is_the_scaled_block_bound_where_it_pays():
                               check_interval=False)
         assert short.n_steps == same.n_steps
         np.testing.assert_array_equal(short.states, same.states)
+
+
+def test_chebyshev_states_at_repeated_and_zero_times():
+    # each state is written in place; a repeated time copies the state before it, and
+    # the renumbered (kNN, 64 channels) and blocked (sheaf) paths give them unpermuted
+    rng = np.random.default_rng(12)
+    L = graph_laplacian(knn_graph(rng.random((3000, 3)), 8), normalization="sym")
+    A = knn_graph(rng.random((300, 3)), 6)
+    S = sheaf_laplacian(random_sheaf(A, 3, kind="orthogonal", rng=4), normalization="sym")
+    times = [0.0, 0.5, 0.5, 2.0]
+    for M, channels in ((L, 64), (S, 16)):
+        X = rng.standard_normal((M.shape[0], channels))
+        r = heat_diffusion(M, X, times, method="chebyshev", tol=1e-12)
+        ref = heat_diffusion(M, X, times, method="expm_multiply")
+        np.testing.assert_array_equal(r.states[0], X)
+        np.testing.assert_array_equal(r.states[1], r.states[2])
+        np.testing.assert_allclose(r.states, ref.states, rtol=0, atol=1e-10)
+        assert not np.shares_memory(r.states, X)

@@ -68,3 +68,21 @@ def test_breadth_first_search_levels_and_components():
     np.testing.assert_array_equal(level, [2, 1, 0, 1, -1, -1])
     full = breadth_first_order(A)
     np.testing.assert_array_equal(full, [0, 1, 2, 3, 4, 5])
+
+
+def test_take_and_put_rows_are_fancy_indexing_and_its_inverse():
+    from spectral_sheaf.graphs._reorder import put_rows, take_rows
+
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((500, 7))
+    perm = rng.permutation(500)
+    taken = take_rows(X, perm)
+    np.testing.assert_array_equal(taken, X[perm])
+    assert taken.flags.c_contiguous
+    # a strided view is read as it is, and the result is C-ordered
+    view = np.asfortranarray(X)[:, ::2]
+    np.testing.assert_array_equal(take_rows(view, perm), view[perm])
+    np.testing.assert_array_equal(put_rows(taken, perm), X)
+    out = np.zeros_like(X)
+    assert put_rows(taken, perm, out) is out
+    np.testing.assert_array_equal(out, X)

@@ -112,3 +112,24 @@ def test_lanczos_without_reorthogonalisation_gives_inner_bounds():
             np.testing.assert_allclose(plain.lambda_max, full.lambda_max, rtol=1e-8)
     with pytest.raises(TypeError, match=r"reorthogonalize must be True or False; got 'no'"):
         spectral_bounds(L, reorthogonalize="no")
+
+
+def test_block_detection_reads_every_block_row():
+    # 100 block rows of whole 3 x 3 blocks; the first block rows are read in turn and
+    # the rest in parallel: a break far down the pattern must still be seen
+    from spectral_sheaf.spectral._bounds import _has_full_blocks
+
+    rng = np.random.default_rng(5)
+    pattern = sp.random_array((100, 100), density=0.05, rng=rng)
+    pattern = pattern + pattern.T + sp.eye_array(100)
+    whole = sp.csr_array(sp.kron(pattern, np.ones((3, 3))))
+    whole.sort_indices()
+    assert detect_block_size(whole) % 3 == 0
+    assert _has_full_blocks(whole.indptr, whole.indices, 3)
+    dense = whole.toarray()
+    dense[272, 270] = 0.0  # one entry of block (90, 90) leaves the pattern
+    dense[270, 272] = 0.0
+    broken = sp.csr_array(dense)
+    broken.sort_indices()
+    assert not _has_full_blocks(broken.indptr, broken.indices, 3)
+    assert detect_block_size(broken) == 1
