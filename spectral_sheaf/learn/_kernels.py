@@ -22,22 +22,6 @@ from numba import njit, prange
 
 
 @njit(cache=True, inline="always")
-def _sub_pair(out, Fa, Fb, V, d, h):  # pragma: no cover - compiled
-    """Subtract ``Fa^T (Fb V)`` from ``out`` (d x d maps, a d x h block), in place.
-
-    As ``(Fa^T Fb) V``: the d x d product first (d^3), then rows of ``V`` scaled and
-    subtracted along the contiguous channel axis, which vectorises (d^2 h).
-    """
-    for i in range(d):
-        for j in range(d):
-            a = 0.0
-            for k in range(d):
-                a += Fa[k, i] * Fb[k, j]
-            for c in range(h):
-                out[i, c] -= a * V[j, c]
-
-
-@njit(cache=True, inline="always")
 def _sub_block(out, B, V, transpose, d, h):  # pragma: no cover - compiled
     """Subtract ``B V`` (or ``B^T V``) from ``out`` for a d x d ``B`` and a d x h ``V``."""
     if transpose:
@@ -54,6 +38,17 @@ def _sub_block(out, B, V, transpose, d, h):  # pragma: no cover - compiled
                     out[i, c] -= a * V[j, c]
 
 
+@njit(cache=True, inline="always")
+def _pair_block(out, Fu, Fv, d):  # pragma: no cover - compiled
+    """Write ``Fu^T Fv`` into ``out`` (d x d), each entry summed over ``k`` in order."""
+    for i in range(d):
+        for j in range(d):
+            acc = 0.0
+            for k in range(d):
+                acc += Fu[k, i] * Fv[k, j]
+            out[i, j] = acc
+
+
 @njit(cache=True, parallel=True)
 def pair_blocks(F):  # pragma: no cover - compiled
     """Every edge's off-diagonal block ``F_{u<|e}^T F_{v<|e}``, (m, d, d), from (2m, d, d)."""
@@ -61,14 +56,23 @@ def pair_blocks(F):  # pragma: no cover - compiled
     d = F.shape[1]
     B = np.empty((m, d, d))
     for e in prange(m):
-        Fu = F[e]
-        Fv = F[m + e]
-        for i in range(d):
-            for j in range(d):
-                acc = 0.0
-                for k in range(d):
-                    acc += Fu[k, i] * Fv[k, j]
-                B[e, i, j] = acc
+        _pair_block(B[e], F[e], F[m + e], d)
+    return B
+
+
+@njit(cache=True, parallel=True, fastmath={"reassoc", "contract"})
+def pair_blocks_fast(F):  # pragma: no cover - compiled
+    """:func:`pair_blocks` with the arithmetic flags of the orthogonal kernels.
+
+    The orthogonal kernels formed each block where they used it, under those flags;
+    formed here under the same ones, the blocks, and so the learner's results, are
+    bitwise what they were (checked against that code for d = 2 to 5 on film).
+    """
+    m = F.shape[0] // 2
+    d = F.shape[1]
+    B = np.empty((m, d, d))
+    for e in prange(m):
+        _pair_block(B[e], F[e], F[m + e], d)
     return B
 
 
@@ -313,10 +317,12 @@ def laplacian_backward(G, F, X, edges, indptr, nbr, eid, side, D, lam, Q, S, Z, 
 def laplacian_forward_orth(F, X, indptr, nbr, eid, side):  # pragma: no cover - compiled
     """:func:`laplacian_forward` for orthogonal maps ``F`` (2m, d, d), sides-major.
 
-    Returns ``Y`` and the intermediates ``(s, Z)``: ``s`` (n,) the scalars ``S_u``.
+    Returns ``Y`` and the intermediates ``(s, Z, B)``: ``s`` (n,) the scalars ``S_u``,
+    ``B`` the pair blocks ``F_{u<|e}^T F_{v<|e}`` (:func:`pair_blocks_fast`), formed
+    once per edge for both ends and the reverse pass (each end formed its own twice).
     """
     n, d, h = X.shape
-    m = F.shape[0] // 2
+    B = pair_blocks_fast(F)
     s = np.empty(n)
     Z = np.empty((n, d, h))
     for u in prange(n):
@@ -332,18 +338,15 @@ def laplacian_forward_orth(F, X, indptr, nbr, eid, side):  # pragma: no cover - 
             for c in range(h):
                 W[a, c] = deg * Z[u, a, c]
         for p in range(indptr[u], indptr[u + 1]):
-            e = eid[p]
-            own = e + side[p] * m
-            other = e + (1 - side[p]) * m
-            _sub_pair(W, F[own], F[other], Z[nbr[p]], d, h)
+            _sub_block(W, B[eid[p]], Z[nbr[p]], side[p] == 1, d, h)
         for a in range(d):
             for c in range(h):
                 W[a, c] *= s[u]
-    return Y, s, Z
+    return Y, s, Z, B
 
 
 @njit(cache=True, parallel=True, fastmath={"reassoc", "contract"})
-def laplacian_backward_orth(G, F, edges, indptr, nbr, eid, side, s, Z):
+def laplacian_backward_orth(G, F, edges, indptr, nbr, eid, side, s, Z, B):
     """Reverse pass of :func:`laplacian_forward_orth`: ``dX`` (n, d, h), ``dF`` (2m, d, d).
 
     The operator is symmetric, so ``dX = S (D - A_F) S G``. Per edge, with
@@ -365,8 +368,7 @@ def laplacian_backward_orth(G, F, edges, indptr, nbr, eid, side, s, Z):
             for c in range(h):
                 dZ[a, c] = deg * dW[u, a, c]
         for p in range(indptr[u], indptr[u + 1]):
-            e = eid[p]
-            _sub_pair(dZ, F[e + side[p] * m], F[e + (1 - side[p]) * m], dW[nbr[p]], d, h)
+            _sub_block(dZ, B[eid[p]], dW[nbr[p]], side[p] == 1, d, h)
         for a in range(d):
             for c in range(h):
                 dZ[a, c] *= s[u]
@@ -391,40 +393,43 @@ def cayley_forward(T, d):  # pragma: no cover - compiled
     N = T.shape[0]
     Q = np.empty((N, d, d))
     Minv = np.empty((N, d, d))
-    As = np.zeros((N, d, d))  # per-row scratch: no allocation inside the loop
-    Ms = np.empty((N, d, d))
-    for r in prange(N):
-        A = As[r]
-        p = 0
-        for i in range(d):
-            for j in range(i + 1, d):
-                A[i, j] = T[r, p]
-                A[j, i] = -T[r, p]
-                p += 1
-        M = Ms[r]  # I - A, reduced in place to I
-        Inv = Minv[r]
-        for i in range(d):
-            for j in range(d):
-                M[i, j] = (1.0 if i == j else 0.0) - A[i, j]
-                Inv[i, j] = 1.0 if i == j else 0.0
-        for k in range(d):
-            piv = 1.0 / M[k, k]
-            for j in range(d):
-                M[k, j] *= piv
-                Inv[k, j] *= piv
+    # rows go in contiguous chunks with one scratch pair each: per-row scratch arrays
+    # (N d^2 each) cost more in fresh pages than the arithmetic (film, d = 5: 0.6x)
+    n_chunks = min(N, 64)
+    size = (N + n_chunks - 1) // max(n_chunks, 1)
+    for chunk in prange(n_chunks):
+        A = np.zeros((d, d))  # the skew matrix; its diagonal stays 0
+        M = np.empty((d, d))  # I - A, reduced in place to I
+        for r in range(chunk * size, min(N, (chunk + 1) * size)):
+            p = 0
             for i in range(d):
-                if i != k:
-                    f = M[i, k]
-                    if f != 0.0:
-                        for j in range(d):
-                            M[i, j] -= f * M[k, j]
-                            Inv[i, j] -= f * Inv[k, j]
-        for i in range(d):
-            for j in range(d):
-                acc = Inv[i, j]  # the identity part of I + A
-                for k in range(d):
-                    acc += Inv[i, k] * A[k, j]
-                Q[r, i, j] = acc
+                for j in range(i + 1, d):
+                    A[i, j] = T[r, p]
+                    A[j, i] = -T[r, p]
+                    p += 1
+            Inv = Minv[r]
+            for i in range(d):
+                for j in range(d):
+                    M[i, j] = (1.0 if i == j else 0.0) - A[i, j]
+                    Inv[i, j] = 1.0 if i == j else 0.0
+            for k in range(d):
+                piv = 1.0 / M[k, k]
+                for j in range(d):
+                    M[k, j] *= piv
+                    Inv[k, j] *= piv
+                for i in range(d):
+                    if i != k:
+                        f = M[i, k]
+                        if f != 0.0:
+                            for j in range(d):
+                                M[i, j] -= f * M[k, j]
+                                Inv[i, j] -= f * Inv[k, j]
+            for i in range(d):
+                for j in range(d):
+                    acc = Inv[i, j]  # the identity part of I + A
+                    for k in range(d):
+                        acc += Inv[i, k] * A[k, j]
+                    Q[r, i, j] = acc
     return Q, Minv
 
 
@@ -437,28 +442,29 @@ def cayley_backward(G, Q, Minv, d):  # pragma: no cover - compiled
     """
     N = G.shape[0]
     out = np.empty((N, d * (d - 1) // 2))
-    Hs = np.empty((N, d, d))  # per-row scratch
-    GAs = np.empty((N, d, d))
-    for r in prange(N):
-        H = Hs[r]  # Minv^T G
-        for i in range(d):
-            for j in range(d):
-                acc = 0.0
-                for k in range(d):
-                    acc += Minv[r, k, i] * G[r, k, j]
-                H[i, j] = acc
-        GA = GAs[r]  # H (I + Q)^T
-        for i in range(d):
-            for j in range(d):
-                acc = H[i, j]
-                for k in range(d):
-                    acc += H[i, k] * Q[r, j, k]
-                GA[i, j] = acc
-        p = 0
-        for i in range(d):
-            for j in range(i + 1, d):
-                out[r, p] = GA[i, j] - GA[j, i]
-                p += 1
+    n_chunks = min(N, 64)  # one scratch pair per chunk, as in cayley_forward
+    size = (N + n_chunks - 1) // max(n_chunks, 1)
+    for chunk in prange(n_chunks):
+        H = np.empty((d, d))  # Minv^T G
+        GA = np.empty((d, d))  # H (I + Q)^T
+        for r in range(chunk * size, min(N, (chunk + 1) * size)):
+            for i in range(d):
+                for j in range(d):
+                    acc = 0.0
+                    for k in range(d):
+                        acc += Minv[r, k, i] * G[r, k, j]
+                    H[i, j] = acc
+            for i in range(d):
+                for j in range(d):
+                    acc = H[i, j]
+                    for k in range(d):
+                        acc += H[i, k] * Q[r, j, k]
+                    GA[i, j] = acc
+            p = 0
+            for i in range(d):
+                for j in range(i + 1, d):
+                    out[r, p] = GA[i, j] - GA[j, i]
+                    p += 1
     return out
 
 
