@@ -173,32 +173,36 @@ def laplacian_forward(F, X, indptr, nbr, eid, side):  # pragma: no cover - compi
     Q = np.empty((n, d, d))
     S = np.empty((n, d, d))
     Z = np.empty((n, d, h))
-    Aall = np.empty((n, d, d))  # scratch for the eigen-solver, which works in place
-    for u in prange(n):
-        for p in range(indptr[u], indptr[u + 1]):
-            Fo = F[eid[p] + side[p] * m]
+    # contiguous chunks of nodes, one scratch block each (per-node scratch arrays cost
+    # more in fresh pages than they save)
+    n_chunks = min(n, 64)
+    size = (n + n_chunks - 1) // max(n_chunks, 1)
+    for chunk in prange(n_chunks):
+        Au = np.empty((d, d))  # scratch for the eigen-solver, which works in place
+        for u in range(chunk * size, min(n, (chunk + 1) * size)):
+            for p in range(indptr[u], indptr[u + 1]):
+                Fo = F[eid[p] + side[p] * m]
+                for a in range(d):
+                    for b in range(d):
+                        acc = 0.0
+                        for k in range(d):
+                            acc += Fo[k, a] * Fo[k, b]
+                        D[u, a, b] += acc
+            for a in range(d):
+                for b in range(d):
+                    Au[a, b] = D[u, a, b]
+                Au[a, a] += 1.0
+            _jacobi_eigh(Au, lam[u], Q[u])
+            r = Au[0]  # reuse the scratch's first row for lam^-1/2
+            for k in range(d):
+                r[k] = 1.0 / np.sqrt(lam[u, k])
             for a in range(d):
                 for b in range(d):
                     acc = 0.0
                     for k in range(d):
-                        acc += Fo[k, a] * Fo[k, b]
-                    D[u, a, b] += acc
-        Au = Aall[u]
-        for a in range(d):
-            for b in range(d):
-                Au[a, b] = D[u, a, b]
-            Au[a, a] += 1.0
-        _jacobi_eigh(Au, lam[u], Q[u])
-        r = Aall[u, 0]  # reuse the scratch's first row for lam^-1/2
-        for k in range(d):
-            r[k] = 1.0 / np.sqrt(lam[u, k])
-        for a in range(d):
-            for b in range(d):
-                acc = 0.0
-                for k in range(d):
-                    acc += Q[u, a, k] * Q[u, b, k] * r[k]
-                S[u, a, b] = acc
-        _matmul_into(Z[u], S[u], X[u], d, h)
+                        acc += Q[u, a, k] * Q[u, b, k] * r[k]
+                    S[u, a, b] = acc
+            _matmul_into(Z[u], S[u], X[u], d, h)
     W = np.empty((n, d, h))
     Y = np.empty((n, d, h))
     for u in prange(n):
@@ -222,69 +226,70 @@ def laplacian_backward(G, F, X, edges, indptr, nbr, eid, side, D, lam, Q, S, Z, 
         _matmul_into(dW[u], S[u], G[u], d, h)  # S symmetric
     dX = np.empty((n, d, h))
     dDtot = np.empty((n, d, d))
-    # per-node scratch, allocated once: no allocation (nor BLAS call) inside the loop
-    dZall = np.empty((n, d, h))
-    dSall = np.empty((n, d, d))
-    Mall = np.empty((n, d, d))
-    for u in prange(n):
-        dZ = dZall[u]
-        _matmul_into(dZ, D[u], dW[u], d, h)
-        for p in range(indptr[u], indptr[u + 1]):
-            _sub_block(dZ, B[eid[p]], dW[nbr[p]], side[p] == 1, d, h)
-        _matmul_into(dX[u], S[u], dZ, d, h)
-        # S enters twice: Y = S W and Z = S X; dS = sym(G W^T + dZ X^T)
-        dS = dSall[u]
-        for a in range(d):
-            for b in range(d):
-                acc = 0.0
-                for c in range(h):
-                    acc += G[u, a, c] * W[u, b, c] + dZ[a, c] * X[u, b, c]
-                dS[a, b] = acc
-        for a in range(d):
-            for b in range(a + 1, d):
-                t = 0.5 * (dS[a, b] + dS[b, a])
-                dS[a, b] = t
-                dS[b, a] = t
-        # d(f(A)) for f(x) = x^-1/2 on A = D + I = Q diag(lam) Q^T: Daleckii-Krein,
-        # M = Q^T dS Q scaled entrywise, then Q M Q^T
-        V = Q[u]
-        M = Mall[u]
-        T = dDtot[u]  # scratch until its final value is written below
-        for a in range(d):
-            for j in range(d):
-                acc = 0.0
-                for k in range(d):
-                    acc += dS[a, k] * V[k, j]
-                T[a, j] = acc
-        w = lam[u]
-        r = dS[0]  # lam^-1/2; dS is free until it receives Q M below
-        for i in range(d):
-            r[i] = 1.0 / np.sqrt(w[i])
-        for i in range(d):
-            for j in range(d):
-                acc = 0.0
-                for k in range(d):
-                    acc += V[k, i] * T[k, j]
-                if abs(w[i] - w[j]) > 1e-12 * (w[i] + w[j]):
-                    acc *= (r[i] - r[j]) / (w[i] - w[j])
-                else:  # the derivative of x^-1/2 at the mean, (x^-1/2)' = -x^-3/2 / 2
-                    mean = 0.5 * (w[i] + w[j])
-                    acc *= -0.5 / (mean * np.sqrt(mean))
-                M[i, j] = acc
-        for a in range(d):
-            for j in range(d):
-                acc = 0.0
-                for k in range(d):
-                    acc += V[a, k] * M[k, j]
-                dS[a, j] = acc  # dS now holds Q M
-        for a in range(d):
-            for b in range(d):
-                acc = 0.0
-                for k in range(d):
-                    acc += dS[a, k] * V[b, k]
-                for c in range(h):
-                    acc += dW[u, a, c] * Z[u, b, c]
-                T[a, b] = acc
+    # scratch per chunk of nodes: no allocation (nor BLAS call) inside the loop, and
+    # no per-node scratch arrays
+    n_chunks = min(n, 64)
+    size = (n + n_chunks - 1) // max(n_chunks, 1)
+    for chunk in prange(n_chunks):
+        dZ = np.empty((d, h))
+        dS = np.empty((d, d))
+        M = np.empty((d, d))
+        for u in range(chunk * size, min(n, (chunk + 1) * size)):
+            _matmul_into(dZ, D[u], dW[u], d, h)
+            for p in range(indptr[u], indptr[u + 1]):
+                _sub_block(dZ, B[eid[p]], dW[nbr[p]], side[p] == 1, d, h)
+            _matmul_into(dX[u], S[u], dZ, d, h)
+            # S enters twice: Y = S W and Z = S X; dS = sym(G W^T + dZ X^T)
+            for a in range(d):
+                for b in range(d):
+                    acc = 0.0
+                    for c in range(h):
+                        acc += G[u, a, c] * W[u, b, c] + dZ[a, c] * X[u, b, c]
+                    dS[a, b] = acc
+            for a in range(d):
+                for b in range(a + 1, d):
+                    t = 0.5 * (dS[a, b] + dS[b, a])
+                    dS[a, b] = t
+                    dS[b, a] = t
+            # d(f(A)) for f(x) = x^-1/2 on A = D + I = Q diag(lam) Q^T: Daleckii-Krein,
+            # M = Q^T dS Q scaled entrywise, then Q M Q^T
+            V = Q[u]
+            T = dDtot[u]  # scratch until its final value is written below
+            for a in range(d):
+                for j in range(d):
+                    acc = 0.0
+                    for k in range(d):
+                        acc += dS[a, k] * V[k, j]
+                    T[a, j] = acc
+            w = lam[u]
+            r = dS[0]  # lam^-1/2; dS is free until it receives Q M below
+            for i in range(d):
+                r[i] = 1.0 / np.sqrt(w[i])
+            for i in range(d):
+                for j in range(d):
+                    acc = 0.0
+                    for k in range(d):
+                        acc += V[k, i] * T[k, j]
+                    if abs(w[i] - w[j]) > 1e-12 * (w[i] + w[j]):
+                        acc *= (r[i] - r[j]) / (w[i] - w[j])
+                    else:  # the derivative of x^-1/2 at the mean, (x^-1/2)' = -x^-3/2 / 2
+                        mean = 0.5 * (w[i] + w[j])
+                        acc *= -0.5 / (mean * np.sqrt(mean))
+                    M[i, j] = acc
+            for a in range(d):
+                for j in range(d):
+                    acc = 0.0
+                    for k in range(d):
+                        acc += V[a, k] * M[k, j]
+                    dS[a, j] = acc  # dS now holds Q M
+            for a in range(d):
+                for b in range(d):
+                    acc = 0.0
+                    for k in range(d):
+                        acc += dS[a, k] * V[b, k]
+                    for c in range(h):
+                        acc += dW[u, a, c] * Z[u, b, c]
+                    T[a, b] = acc
     dF = np.zeros((2 * m, d, d))
     for e in prange(m):
         u = edges[e, 0]
