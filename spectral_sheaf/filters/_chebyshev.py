@@ -288,8 +288,9 @@ def locality_order(A: sp.csr_array, channels: int, products: int,
     """Return a breadth-first renumbering of symmetric ``A`` when it pays, else None.
 
     It pays when the rows of the signals that one row of ``A`` gathers span more than
-    a core's cache (mean ``|i - j|`` times the bytes of a signal row above 256 KB) and
-    there are enough products to repay it (``products * channels >= 64``).
+    a core's cache (mean ``|i - j|`` over a sample of rows, times the bytes of a signal
+    row, above 256 KB) and there are enough products to repay it
+    (``products * channels >= 64``).
     """
     if products * channels < _MIN_WORK or A.nnz == 0:
         return None
