@@ -34,7 +34,6 @@ from .._validation import (
     device_signals,
 )
 from ..filters._chebyshev import (
-    _MIN_WORK,
     ChebyshevApproximation,
     apply_expansion,
     locality_order,
@@ -42,7 +41,7 @@ from ..filters._chebyshev import (
 from ..filters._exact import EXACT_MAX, full_eigenbasis
 from ..graphs._reorder import permute_symmetric, put_rows, take_rows
 from ..spectral import EigenResult, gershgorin_bounds, spectral_bounds
-from ..spectral._bounds import _block_size, _gershgorin_csr, _scaled_upper
+from ..spectral._bounds import _gershgorin_csr, _scaled_upper
 
 __all__ = ["DiffusionResult", "heat_chebyshev_coefficients", "heat_diffusion"]
 
@@ -476,25 +475,20 @@ def _chebyshev(A: Any, Y0: np.ndarray, t: np.ndarray, lmax: float, tol: float,
     products = degree(coefs)
     # one renumbering for locality for all the steps (bitwise the same answer)
     perm = None
-    block = 0  # not known yet: detected where needed
     fused = sp.issparse(A)  # the fused Numba recurrence, writing into the states
     if fused:
         A = as_csr(A, "L")
         perm = locality_order(A, Y0.shape[1], products)
         if perm is not None:
             A, Y0 = permute_symmetric(A, perm), take_rows(Y0, perm)
-        # whole d x d blocks (a sheaf Laplacian, unless renumbered): detected once, for
-        # the bound and the blocked kernel alike
-        if products * Y0.shape[1] >= _MIN_WORK and A.has_sorted_indices:
-            block = _block_size(A)
         # what the tighter interval could save: the degree at Gershgorin's bound
         # against that at twice the largest diagonal entry, where the scaled bound of
         # a normalised Laplacian lands (an estimate that decides, not a bound)
         target = 2.0 * top_diagonal if top_diagonal is not None else 0.0
         if (products * Y0.shape[1] >= _TIGHTEN_WORK and 0.0 < target < lmax and
                 (products - degree(expansions(target))) * Y0.shape[1] >= _TIGHTEN_WORK):
-            tight = max(min(lmax, _scaled_upper(A, block, iterations=4,
-                                                gershgorin=lmax)), 1e-300)
+            tight = max(min(lmax, _scaled_upper(A, iterations=4, gershgorin=lmax)),
+                        1e-300)
             if tight < lmax:
                 lmax, coefs = tight, expansions(tight)
     # p(0) = 1 exactly (a shift of c_0 by less than the tail bound), so that the
@@ -512,8 +506,7 @@ def _chebyshev(A: Any, Y0: np.ndarray, t: np.ndarray, lmax: float, tol: float,
             state[...] = Y
         else:
             approx = ChebyshevApproximation(coef, 0.0, lmax, "none", float("nan"))
-            result = apply_expansion(A, Y, approx, out=state if fused else None,
-                                     block=block)
+            result = apply_expansion(A, Y, approx, out=state if fused else None)
             if result is not state:  # another path, or a constant expansion (c_0 Y)
                 state[...] = result
             counter["mv"] += (coef.size - 1) * Y.shape[1]
