@@ -93,23 +93,27 @@ def _gershgorin_generic(A: Any) -> tuple[float, float]:
 def _gershgorin_csr(indptr, indices, data):  # pragma: no cover
     """Return the Gershgorin interval's ends and the largest diagonal entry, in one pass.
 
-    ``A`` is a real CSR matrix.
+    ``A`` is a real CSR matrix. Rows go in contiguous chunks, each keeping its own
+    extremes (no per-row arrays).
     """
     n = indptr.size - 1
-    lo = np.empty(n)
-    hi = np.empty(n)
-    top = np.empty(n)
-    for i in nb.prange(n):
-        diag = 0.0
-        radius = 0.0
-        for p in range(indptr[i], indptr[i + 1]):
-            if indices[p] == i:
-                diag += data[p]
-            else:
-                radius += abs(data[p])
-        lo[i] = diag - radius
-        hi[i] = diag + radius
-        top[i] = diag
+    n_chunks = max(1, min(n, 64))
+    size = (n + n_chunks - 1) // n_chunks
+    lo = np.full(n_chunks, np.inf)
+    hi = np.full(n_chunks, -np.inf)
+    top = np.full(n_chunks, -np.inf)
+    for chunk in nb.prange(n_chunks):
+        for i in range(chunk * size, min(n, (chunk + 1) * size)):
+            diag = 0.0
+            radius = 0.0
+            for p in range(indptr[i], indptr[i + 1]):
+                if indices[p] == i:
+                    diag += data[p]
+                else:
+                    radius += abs(data[p])
+            lo[chunk] = min(lo[chunk], diag - radius)
+            hi[chunk] = max(hi[chunk], diag + radius)
+            top[chunk] = max(top[chunk], diag)
     return lo.min(), hi.max(), top.max()
 
 
