@@ -801,6 +801,14 @@ def csr_transpose_times_dense(indptr, indices, data, G, n_cols):  # pragma: no c
     return out
 
 
+@njit(cache=True, inline="always")
+def _adam_entry(pf, gf, af, bf, i, decay, b1, b2, step, c2, eps):  # pragma: no cover
+    gk = gf[i] + decay * pf[i] if decay != 0.0 else gf[i]
+    af[i] = af[i] * b1 + (1.0 - b1) * gk
+    bf[i] = bf[i] * b2 + (1.0 - b2) * gk * gk
+    pf[i] -= step * af[i] / (np.sqrt(bf[i] / c2) + eps)
+
+
 @njit(cache=True)
 def adam_update(p, g, m1, m2, decay, b1, b2, step, c2, eps):  # pragma: no cover
     """One Adam step in place, in ``torch.optim.Adam``'s arithmetic order.
@@ -811,7 +819,17 @@ def adam_update(p, g, m1, m2, decay, b1, b2, step, c2, eps):  # pragma: no cover
     pf, gf = p.reshape(-1), g.reshape(-1)  # views: the arrays are contiguous
     af, bf = m1.reshape(-1), m2.reshape(-1)
     for i in range(pf.size):
-        gk = gf[i] + decay * pf[i] if decay != 0.0 else gf[i]
-        af[i] = af[i] * b1 + (1.0 - b1) * gk
-        bf[i] = bf[i] * b2 + (1.0 - b2) * gk * gk
-        pf[i] -= step * af[i] / (np.sqrt(bf[i] / c2) + eps)
+        _adam_entry(pf, gf, af, bf, i, decay, b1, b2, step, c2, eps)
+
+
+@njit(cache=True, parallel=True)
+def adam_update_parallel(p, g, m1, m2, decay, b1, b2, step, c2, eps):  # pragma: no cover
+    """Run :func:`adam_update` over the threads, entry by entry the same arithmetic.
+
+    For the large arrays: the encoder's weights (136k entries on texas) took a fifth
+    of a texas epoch in one thread.
+    """
+    pf, gf = p.reshape(-1), g.reshape(-1)
+    af, bf = m1.reshape(-1), m2.reshape(-1)
+    for i in prange(pf.size):
+        _adam_entry(pf, gf, af, bf, i, decay, b1, b2, step, c2, eps)

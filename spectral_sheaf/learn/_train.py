@@ -32,6 +32,7 @@ from ..sheaf import Sheaf
 from ._kernels import (
     NO_MASK,
     adam_update,
+    adam_update_parallel,
     elu_dropout,
     elu_residual,
     laplacian_forward,
@@ -56,6 +57,11 @@ __all__ = [
     "evaluate_splits",
     "layer_energies",
 ]
+
+
+# entries from which an Adam update runs over the threads (a parallel region costs
+# more than a smaller update)
+_PARALLEL_ADAM = 1 << 14
 
 
 class Adam:
@@ -90,8 +96,9 @@ class Adam:
         c1, c2 = 1.0 - b1**self.t, 1.0 - b2**self.t
         for k, p in params.items():
             # torch's form: p -= lr / c1 * m1 / (sqrt(m2 / c2) + eps)
-            adam_update(p, np.ascontiguousarray(grads[k]), self.m1[k], self.m2[k],
-                        self.decay[k], b1, b2, self.lr / c1, c2, self.eps)
+            update = adam_update_parallel if p.size >= _PARALLEL_ADAM else adam_update
+            update(p, np.ascontiguousarray(grads[k]), self.m1[k], self.m2[k],
+                   self.decay[k], b1, b2, self.lr / c1, c2, self.eps)
 
 
 def _check_masks(n: int, labels: np.ndarray, train: Any, val: Any) -> tuple[np.ndarray, ...]:
