@@ -630,6 +630,19 @@ def scatter_tanh_backward(dT, T, indptr, eid, side):  # pragma: no cover - compi
 NO_MASK = np.ones((1, 1, 1))
 
 
+@njit(cache=True, parallel=True)
+def dropout_scale(r, p):  # pragma: no cover - compiled
+    """Turn uniform draws ``r`` (flat) in place into the inverted-dropout mask.
+
+    ``1 / (1 - p)`` where ``r >= p``, else 0: the values of numpy's
+    ``(r >= p) / (1 - p)`` without its boolean temporary and second pass.
+    """
+    keep = 1.0 / (1.0 - p)
+    for i in prange(r.shape[0]):
+        r[i] = keep if r[i] >= p else 0.0
+    return r
+
+
 @njit(cache=True, inline="always")
 def _elu(y):  # pragma: no cover - compiled
     return y if y > 0.0 else np.expm1(y)

@@ -41,6 +41,7 @@ from ._kernels import (
     cayley_forward,
     csr_times_dense,
     csr_transpose_times_dense,
+    dropout_scale,
     elu_dropout,
     elu_dropout_backward,
     elu_residual,
@@ -162,7 +163,9 @@ def _dropout_mask(rng: np.random.Generator | None, p: float, shape: tuple[int, .
     """Inverted-dropout scale (0 or 1/(1-p)) per entry, or NO_MASK when not training."""
     if rng is None or p == 0.0:
         return NO_MASK
-    return (rng.random(shape) >= p) / (1.0 - p)
+    r = rng.random(shape)
+    dropout_scale(r.reshape(-1), p)
+    return r
 
 
 def _with_low_pass(F: np.ndarray, config: NSDConfig) -> np.ndarray:

@@ -318,6 +318,26 @@ def test_fused_layer_kernels_match_numpy():
     np.testing.assert_allclose(elu_dropout_backward(dH, H, NO_MASK), grad, atol=1e-15)
 
 
+def test_dropout_mask_kernel_gives_numpys_values_bit_for_bit():
+    from spectral_sheaf.learn._kernels import dropout_scale
+    from spectral_sheaf.learn._model import _dropout_mask
+
+    rng = np.random.default_rng(31)
+    for p in (0.2, 0.5, 0.7, 0.9):
+        r = rng.random(1000)
+        r[:5] = (p, 0.0, np.nextafter(p, 0.0), np.nextafter(p, 1.0), 1.0 - 2**-53)
+        expected = (r >= p) / (1.0 - p)  # the form the learner used before the kernel
+        got = dropout_scale(r.copy(), p)
+        assert np.array_equal(got, expected), p
+        assert got[0] == 1.0 / (1.0 - p)  # a draw equal to p is kept
+        assert got[2] == 0.0  # the one just below is dropped
+    # the model's masks: the same draws from the generator, turned into scales
+    mask = _dropout_mask(np.random.default_rng(5), 0.3, (4, 3, 2))
+    draws = np.random.default_rng(5).random((4, 3, 2))
+    assert mask.shape == (4, 3, 2)
+    assert np.array_equal(mask, (draws >= 0.3) / 0.7)
+
+
 def test_adam_matches_torch_and_rejects_arrays_it_cannot_update():
     from spectral_sheaf.learn import Adam
 
