@@ -21,11 +21,11 @@ forward, loss, every gradient and one Adam step, on the full graph.
   and kernels alone.
 
 Each round times, for each of the four in turn, a run of consecutive epochs (as many as
-take ours about 0.05 s: one on film, some thirty on texas; the ``run`` column), as
-training runs them: a single epoch right after another framework's measures, on a small
-graph, mostly the hand-over of the cores between two OpenMP thread pools (on texas,
-d = 3, diag, ours took 1.9-2.0 ms an epoch that way against 1.3-1.4 ms in a run; torch
-6.1-6.3 against 5.6-6.1 ms).
+take ours about 0.05 s: one on film, up to some thirty on texas; the ``run`` column), as
+training runs them: timed alone right after another framework's epoch, an epoch on a
+small graph measures mostly the hand-over of the cores between two OpenMP thread pools
+(on texas, d = 3, diag, ours took 1.9-2.0 ms an epoch that way against 1.3-1.4 ms in a
+run; torch 6.1-6.3 against 5.6-6.1 ms).
 
 Before timing, each row checks that the two compute the same thing: loss and every
 gradient of the same weights on that data set, without dropout (``grad diff`` is the

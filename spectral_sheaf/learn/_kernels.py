@@ -13,6 +13,15 @@ Maps are sides-major, ``(2m, d, d)``: ``F[e] = F_{u<|e}`` and ``F[m + e] = F_{v<
 for ``edges[e] = (u, v)`` (the learner's outputs reshaped, with no copy);
 the node incidence ``(indptr, nbr, eid, side)`` is :func:`sheaf._kernels.node_incidence`.
 Node loops and edge loops run in parallel; every output is written by one iteration.
+
+Arithmetic flags: the kernels of orthogonal and general maps, and the compiled functions
+they call, take ``fastmath={"contract"}`` (multiply-adds fused, sums in the order
+written). With ``"reassoc"`` as well, Numba 0.68 compiled their parallel loops to code
+whose last bits differed between a kernel compiled in the process and the same kernel
+loaded from Numba's cache, so a result depended on the state of the cache; with
+``"contract"`` alone they agree (``tests/learn/test_reproducible.py``), and they are no
+slower. The diagonal kernels keep ``{"reassoc", "contract"}``: compiled or cached, their
+bits agree (the same test).
 """
 
 from __future__ import annotations
@@ -49,25 +58,9 @@ def _pair_block(out, Fu, Fv, d):  # pragma: no cover - compiled
             out[i, j] = acc
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, fastmath={"contract"})
 def pair_blocks(F):  # pragma: no cover - compiled
     """Every edge's off-diagonal block ``F_{u<|e}^T F_{v<|e}``, (m, d, d), from (2m, d, d)."""
-    m = F.shape[0] // 2
-    d = F.shape[1]
-    B = np.empty((m, d, d))
-    for e in prange(m):
-        _pair_block(B[e], F[e], F[m + e], d)
-    return B
-
-
-@njit(cache=True, parallel=True, fastmath={"reassoc", "contract"})
-def pair_blocks_fast(F):  # pragma: no cover - compiled
-    """:func:`pair_blocks` with the arithmetic flags of the orthogonal kernels.
-
-    The orthogonal kernels formed each block where they used it, under those flags;
-    formed here under the same ones, the blocks, and so the learner's results, are
-    bitwise what they were (checked against that code for d = 2 to 5 on film).
-    """
     m = F.shape[0] // 2
     d = F.shape[1]
     B = np.empty((m, d, d))
@@ -106,7 +99,7 @@ def _add_pair_gradient(dFu, dFv, Fu, Fv, dWu, Zu, dWv, Zv, d, h):  # pragma: no 
                 dFv[k, b] += Fu[k, a] * bab
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath={"contract"})
 def _jacobi_eigh(A, w, V):  # pragma: no cover - compiled
     """Eigen-decompose a small symmetric ``A`` in place by cyclic Jacobi rotations.
 
@@ -158,7 +151,7 @@ def _jacobi_eigh(A, w, V):  # pragma: no cover - compiled
         w[i] = A[i, i]
 
 
-@njit(cache=True, parallel=True, fastmath={"reassoc", "contract"})
+@njit(cache=True, parallel=True, fastmath={"contract"})
 def laplacian_forward(F, X, indptr, nbr, eid, side):  # pragma: no cover - compiled
     """Return ``Y = Delta X`` and the intermediates ``(D, lam, Q, S, Z, W, B)``.
 
@@ -213,7 +206,7 @@ def laplacian_forward(F, X, indptr, nbr, eid, side):  # pragma: no cover - compi
     return Y, D, lam, Q, S, Z, W, B
 
 
-@njit(cache=True, parallel=True, fastmath={"reassoc", "contract"})
+@njit(cache=True, parallel=True, fastmath={"contract"})
 def laplacian_backward(G, F, X, edges, indptr, nbr, eid, side, D, lam, Q, S, Z, W, B):
     """Reverse pass of :func:`laplacian_forward` for ``G = dL/dY``.
 
@@ -318,16 +311,16 @@ def laplacian_backward(G, F, X, edges, indptr, nbr, eid, side, D, lam, Q, S, Z, 
 # normal to the orthogonal group, so the Cayley reverse pass discards it anyway.)
 
 
-@njit(cache=True, parallel=True, fastmath={"reassoc", "contract"})
+@njit(cache=True, parallel=True, fastmath={"contract"})
 def laplacian_forward_orth(F, X, indptr, nbr, eid, side):  # pragma: no cover - compiled
     """:func:`laplacian_forward` for orthogonal maps ``F`` (2m, d, d), sides-major.
 
     Returns ``Y`` and the intermediates ``(s, Z, B)``: ``s`` (n,) the scalars ``S_u``,
-    ``B`` the pair blocks ``F_{u<|e}^T F_{v<|e}`` (:func:`pair_blocks_fast`), formed
+    ``B`` the pair blocks ``F_{u<|e}^T F_{v<|e}`` (:func:`pair_blocks`), formed
     once per edge for both ends and the reverse pass (each end formed its own twice).
     """
     n, d, h = X.shape
-    B = pair_blocks_fast(F)
+    B = pair_blocks(F)
     s = np.empty(n)
     Z = np.empty((n, d, h))
     for u in prange(n):
@@ -350,7 +343,7 @@ def laplacian_forward_orth(F, X, indptr, nbr, eid, side):  # pragma: no cover - 
     return Y, s, Z, B
 
 
-@njit(cache=True, parallel=True, fastmath={"reassoc", "contract"})
+@njit(cache=True, parallel=True, fastmath={"contract"})
 def laplacian_backward_orth(G, F, edges, indptr, nbr, eid, side, s, Z, B):
     """Reverse pass of :func:`laplacian_forward_orth`: ``dX`` (n, d, h), ``dF`` (2m, d, d).
 

@@ -164,7 +164,7 @@ def _dropout_mask(rng: np.random.Generator | None, p: float, shape: tuple[int, .
     if rng is None or p == 0.0:
         return NO_MASK
     r = rng.random(shape)
-    dropout_scale(r.reshape(-1), p)
+    dropout_scale(r.reshape(-1), float(p))
     return r
 
 

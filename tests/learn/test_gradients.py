@@ -328,14 +328,14 @@ def test_dropout_mask_kernel_gives_numpys_values_bit_for_bit():
         r[:5] = (p, 0.0, np.nextafter(p, 0.0), np.nextafter(p, 1.0), 1.0 - 2**-53)
         expected = (r >= p) / (1.0 - p)  # the form the learner used before the kernel
         got = dropout_scale(r.copy(), p)
-        assert np.array_equal(got, expected), p
+        assert np.array_equal(got.view(np.uint64), expected.view(np.uint64)), p  # bits
         assert got[0] == 1.0 / (1.0 - p)  # a draw equal to p is kept
         assert got[2] == 0.0  # the one just below is dropped
     # the model's masks: the same draws from the generator, turned into scales
     mask = _dropout_mask(np.random.default_rng(5), 0.3, (4, 3, 2))
     draws = np.random.default_rng(5).random((4, 3, 2))
     assert mask.shape == (4, 3, 2)
-    assert np.array_equal(mask, (draws >= 0.3) / 0.7)
+    assert np.array_equal(mask.view(np.uint64), ((draws >= 0.3) / 0.7).view(np.uint64))
 
 
 def test_adam_matches_torch_and_rejects_arrays_it_cannot_update():
