@@ -10,7 +10,9 @@ their answers are run through the same residual and missed-eigenvalue checks as 
 
 Run: ``python benchmarks/compare_eigen.py`` (``--quick`` for small sizes; ``--big`` for
 the issue's target problem alone: the 20 smallest pairs of the 700 x 700 grid Laplacian,
-490k rows, to tol 1e-6, each solver timed once, since one run takes tens of seconds).
+490k rows, to tol 1e-6, each solver timed once, since one run takes tens of seconds;
+``--factor`` for the two factorisations behind shift-invert side by side, SuperLU and
+CHOLMOD, the latter where scikit-sparse is installed).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import argparse
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from _timing import median_time  # benchmarks/_timing.py (run as a script)
 
@@ -26,6 +29,7 @@ from spectral_sheaf.graphs import graph_laplacian, grid_graph, knn_graph, random
 from spectral_sheaf.spectral import EigenSolverError, eigsh
 from spectral_sheaf.spectral._bounds import _norm_bound
 from spectral_sheaf.spectral._eigsh import _Counter, _missed_check, _residuals
+from spectral_sheaf.spectral._factor import SymmetricFactor, cholmod_module
 
 
 def grid_exact(side: int, k: int) -> np.ndarray:
@@ -51,9 +55,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     parser.add_argument("--big", action="store_true", help="the 700 x 700 grid only")
+    parser.add_argument("--factor", action="store_true",
+                        help="SuperLU against CHOLMOD: factorising, and solving 8 columns")
     args = parser.parse_args()
     if args.big:
         big()
+        return
+    if args.factor:
+        factor_table()
         return
     side = 40 if args.quick else 150
     n_pts = 2000 if args.quick else 20000
@@ -119,6 +128,49 @@ def main() -> None:
         print()
 
 
+def factor_table() -> None:
+    """Factorise ``L + 1e-6 ||L|| I`` (shift-invert's matrix) with each backend.
+
+    Our ``SymmetricFactor`` in both cases, as shift-invert calls it (positive definite
+    expected); the SuperLU time includes reading ``L`` and ``D`` out of SuperLU's
+    factors. Each number is the median of three runs; the solve is of 8 columns, the
+    block that shift-invert's Lanczos solves with.
+    """
+    if cholmod_module() is None:
+        print("scikit-sparse is not installed (the cholmod extra): nothing to compare")
+        return
+    rng = np.random.default_rng(0)
+    problems = {
+        "grid 700x700": graph_laplacian(grid_graph((700, 700))),
+        "kNN 30000 (3-D, k=10)": graph_laplacian(knn_graph(rng.random((30000, 3)), 10)),
+        "RGG 100000": graph_laplacian(random_geometric_graph(
+            100000, 2.5 / np.sqrt(100000), rng=1)[0]),
+    }
+    header = (f"{'matrix':<24}{'backend':<10}{'factor s':>10}{'solve 8 ms':>12}"
+              f"{'fill (cols)':>13}{'max |diff|':>12}")
+    print(header)
+    print("-" * len(header))
+    for name, L in problems.items():
+        n = L.shape[0]
+        B = sp.csc_array(L + 1e-6 * _norm_bound(L) * sp.eye_array(n))
+        R = rng.standard_normal((n, 8))
+        out = {}
+        for backend in ("superlu", "cholmod"):
+            f = SymmetricFactor(B, definite=True, backend=backend)
+            t_f = median_time(lambda b=backend, B=B: SymmetricFactor(B, definite=True,
+                                                                      backend=b), 3)
+            t_s = median_time(lambda f=f, R=R: f.solve(R), 3)
+            X = f.solve(R)
+            out[backend] = (t_f, t_s)
+            diff = np.abs(B @ X - R).max()
+            f.cost_in_solves  # noqa: B018 (computes the column counts of L)
+            fill = int(f._counts.sum()) if f._counts is not None else 0
+            print(f"{name:<24}{backend:<10}{t_f:>10.2f}{t_s * 1e3:>12.1f}{fill:>13}"
+                  f"{diff:>12.1e}")
+        print(f"{name:<24}SuperLU / CHOLMOD: factor {out['superlu'][0] / out['cholmod'][0]:.2f}x,"
+              f" solve {out['superlu'][1] / out['cholmod'][1]:.2f}x")
+
+
 def big() -> None:
     """The 700 x 700 grid, k = 20, tol = 1e-6: ours next to scipy eigsh shift-invert."""
     import time
@@ -128,30 +180,34 @@ def big() -> None:
     exact = grid_exact(side, k)
     norm = _norm_bound(L)
     print(f"grid {side}x{side} ({L.shape[0]} rows), k = {k}, tol = {tol:g}; one run each")
-    header = (f"{'solver':<34}{'seconds':>9}{'solves/matvecs':>16}{'max rel res':>13}"
+    header = (f"{'solver':<44}{'seconds':>9}{'solves/matvecs':>16}{'max rel res':>13}"
               f"{'max |err|':>11}{'verified':>10}")
     print(header)
     print("-" * len(header))
     times = {}
-    for method in ("auto", "shift_invert", "lobpcg_amg"):
+    runs = [("auto", "auto"), ("shift_invert", "superlu"), ("lobpcg_amg", "auto")]
+    if cholmod_module() is not None:
+        runs.insert(2, ("shift_invert", "cholmod"))
+    for method, backend in runs:
         t0 = time.perf_counter()
         try:
-            r = eigsh(L, k, method=method, tol=tol, rng=0)
+            r = eigsh(L, k, method=method, tol=tol, rng=0, factorization=backend)
         except EigenSolverError as exc:
-            print(f"{'ours ' + method:<34}{time.perf_counter() - t0:>9.2f}  raised: "
+            print(f"{'ours ' + method:<44}{time.perf_counter() - t0:>9.2f}  raised: "
                   f"{str(exc)[:70]}")
             continue
-        times[method] = r.wall_time
-        print(f"{'ours ' + method + ' (' + r.method + ')':<34}{r.wall_time:>9.2f}"
+        label = r.method if r.factorization is None else f"{r.method}/{r.factorization}"
+        times[f"{method} ({label})"] = r.wall_time
+        print(f"{'ours ' + method + ' (' + label + ')':<44}{r.wall_time:>9.2f}"
               f"{r.n_matvecs:>16}{r.residuals.max() / norm:>13.2e}"
               f"{np.abs(r.eigenvalues - exact).max():>11.2e}{r.verified!s:>10}")
-        print(f"{'':<34}missed check: {r.missed_check[:90]}")
+        print(f"{'':<44}missed check: {r.missed_check[:90]}")
     t0 = time.perf_counter()
     lam, X = spla.eigsh(L, k, sigma=-1e-6 * norm, which="LM", tol=tol)
     t_sc = time.perf_counter() - t0
     order = np.argsort(lam)
     rel, ok = check(L, lam[order], X[:, order], tol, norm)
-    print(f"{'scipy eigsh sigma=-1e-6||A||':<34}{t_sc:>9.2f}{'-':>16}{rel:>13.2e}"
+    print(f"{'scipy eigsh sigma=-1e-6||A||':<44}{t_sc:>9.2f}{'-':>16}{rel:>13.2e}"
           f"{np.abs(lam[order] - exact).max():>11.2e}{ok!s:>10}")
     for method, t in times.items():
         print(f"scipy shift-invert / ours {method}: {t_sc / t:.2f}x")

@@ -7,7 +7,7 @@
     Laplacian against closed forms, compares the separation power of sheaf diffusion,
     and writes ``report.txt`` and ``spectrum.png``.
 ``spectral-sheaf bench eigen [--size small|medium|large] [--out DIR] [-k K] [--tol T]
-[--data-dir DIR]``
+[--data-dir DIR] [--factorization auto|superlu|cholmod]``
     Runs every eigen-solver method on a suite (grid, kNN, random geometric graph, an
     O(3) sheaf Laplacian), prints a table, writes ``eigen.json`` and ``eigen.png``.
 """
@@ -333,6 +333,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                             "citeseer); default: $SPECTRAL_SHEAF_DATA, else none")
     bench.add_argument("--tol", type=float, default=1e-6,
                        help="relative residual tolerance (default: 1e-6)")
+    bench.add_argument("--factorization", choices=["auto", "superlu", "cholmod"],
+                       default="auto", help="sparse factorisation of shift-invert "
+                       "(default: %(default)s: CHOLMOD where scikit-sparse imports)")
     learn = sub.add_parser("learn", help="Neural Sheaf Diffusion on a data set's splits")
     learn.add_argument("--dataset", required=True, help="texas, cornell, film, chameleon, "
                        "cora, citeseer, ... (read from --data-dir)")
@@ -381,8 +384,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             data_dir = Path(os.environ["SPECTRAL_SHEAF_DATA"])
         if data_dir is not None and not (data_dir / "geom-gcn").is_dir():
             parser.error(f"--data-dir must hold a geom-gcn/ folder; none in {data_dir}")
+        if args.factorization == "cholmod":
+            from .spectral._factor import cholmod_module
+
+            try:
+                cholmod_module(required=True)
+            except ImportError as exc:
+                parser.error(f"--factorization cholmod: {exc}")
         rows = run_eigen_bench(args.out, size=args.size, k=args.k, tol=args.tol,
-                               data_dir=data_dir)
+                               data_dir=data_dir, factorization=args.factorization)
         print(format_table(rows))
         print(auto_summary(rows))
         print(f"wrote {args.out / 'eigen.json'} and {args.out / 'eigen.png'}")

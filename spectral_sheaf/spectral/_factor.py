@@ -1,22 +1,31 @@
-"""Symmetric sparse factorisation for shift-invert: SuperLU's ordering, LDL^T solves.
+"""Symmetric sparse factorisation for shift-invert and inertia counts.
 
-SuperLU in symmetric mode with diagonal pivots (``diag_pivot_thresh=0``) factors
-``P^T B P = L U`` with one permutation ``P``; for symmetric ``B`` that is
-``L D L^T`` with ``D = diag(U)``. We keep ``L`` and ``D`` and solve with them in a
-Numba kernel that handles a block of right-hand sides in one sweep over ``L`` (the
-factor is read once per block, not once per column) and splits the columns between
-threads. SuperLU's own block solve reads its factors per column group and runs on one
-thread; on a 490k-row grid the kernel is two to three times faster per column at
-block size 8 (``benchmarks/compare_eigen.py``). ``D`` also gives the inertia: by
-Sylvester's law the negative pivots count the eigenvalues of ``B`` below zero.
+Two backends behind one class:
 
-Only positive definite real matrices (the shift-invert case, a shift below the
-spectrum) are solved this way: there is no element growth, so ``L D L^T`` is as
-accurate as ``L U``. Indefinite and complex Hermitian matrices, and factorisations
-where SuperLU had to pivot off the diagonal, keep SuperLU's solve. (``D`` is read off
-``U`` rather than recomputed from ``L``: with growth, the recurrence
-``d_j = b_jj - sum_k l_jk^2 d_k`` cancels catastrophically and can get the inertia
-wrong.)
+- **SuperLU** (always there). Symmetric mode with diagonal pivots
+  (``diag_pivot_thresh=0``) factors ``P^T B P = L U`` with one permutation ``P``; for
+  symmetric ``B`` that is ``L D L^T`` with ``D = diag(U)``. For a positive definite
+  real ``B`` we keep ``L`` and ``D`` and solve with them in a Numba kernel that handles
+  a block of right-hand sides in one sweep over ``L`` (the factor is read once per
+  block, not once per column) and splits the columns between threads; SuperLU's own
+  block solve reads its factors per column group on one thread and was two to three
+  times slower per column at block size 8 on a 490k-row grid. Indefinite and complex
+  Hermitian matrices, and factorisations where SuperLU had to pivot off the diagonal,
+  keep SuperLU's solve. (``D`` is read off ``U`` rather than recomputed from ``L``:
+  with growth, the recurrence ``d_j = b_jj - sum_k l_jk^2 d_k`` cancels
+  catastrophically and can get the inertia wrong.)
+- **CHOLMOD** (through scikit-sparse, the ``cholmod`` extra; used by ``"auto"`` for
+  real matrices where it imports). A matrix expected to be positive definite gets a
+  supernodal Cholesky ``P^T B P = L L^T`` under CHOLMOD's ordering (AMD, or METIS
+  where AMD fills in badly): its dense supernodes run through BLAS, so it factorises
+  several times faster than SuperLU on grids and kNN graphs and solves a block of
+  right-hand sides at least as fast as the Numba kernel. When the Cholesky fails (the
+  matrix is not positive definite), and for a matrix not expected to be, CHOLMOD's
+  simplicial ``L D L^T`` without pivoting is computed instead, whose ``D`` gives the
+  inertia as SuperLU's does.
+
+Either way the negative pivots count the eigenvalues of ``B`` below zero (Sylvester's
+law of inertia).
 """
 
 from __future__ import annotations
@@ -107,6 +116,63 @@ def _ldl_solve(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, d: np.
     return X
 
 
+@nb.njit(cache=True)
+def _column_counts(indptr: np.ndarray, indices: np.ndarray) -> np.ndarray:  # pragma: no cover
+    """Entries per column of the Cholesky factor of a symmetric pattern (CSC).
+
+    The elimination tree is built first; then row ``k`` of ``L`` is the union of the
+    paths from each ``i < k`` with ``b_ik != 0`` up the tree towards ``k``, walked
+    until a node already marked for row ``k``: each step adds one entry ``l_ki`` to
+    column ``i``. Linear in the entries of ``L``.
+    """
+    n = indptr.size - 1
+    parent = np.full(n, -1, dtype=np.int64)
+    ancestor = np.full(n, -1, dtype=np.int64)
+    for k in range(n):
+        for p in range(indptr[k], indptr[k + 1]):
+            i = indices[p]
+            while i != -1 and i < k:
+                nxt = ancestor[i]
+                ancestor[i] = k
+                if nxt == -1:
+                    parent[i] = k
+                i = nxt
+    counts = np.ones(n, dtype=np.int64)
+    mark = np.full(n, -1, dtype=np.int64)
+    for k in range(n):
+        mark[k] = k
+        for p in range(indptr[k], indptr[k + 1]):
+            i = indices[p]
+            while i != -1 and i < k and mark[i] != k:
+                counts[i] += 1
+                mark[i] = k
+                i = parent[i]
+    return counts
+
+
+def _solve_cost(counts: np.ndarray) -> float:
+    """Factorising's cost in single solves: ``sum c_j^2`` against ``4 nnz(L)``."""
+    c = counts.astype(np.float64)
+    return float(c @ c) / (4.0 * max(float(c.sum()), 1.0))
+
+
+_BACKENDS = ("auto", "superlu", "cholmod")
+
+
+def cholmod_module(required: bool = False) -> Any:
+    """scikit-sparse's ``cholmod`` module, or None (an ImportError if ``required``)."""
+    try:
+        from sksparse import cholmod
+    except ImportError as exc:
+        if required:
+            raise ImportError(
+                "factorization='cholmod' needs scikit-sparse (CHOLMOD): pip install "
+                "'spectral_sheaf[cholmod]' (it builds against SuiteSparse, e.g. "
+                "Debian's libsuitesparse-dev)") from exc
+        return None
+    return cholmod
+
+
 class SymmetricFactor:
     """Factorisation of a symmetric (Hermitian) sparse matrix for repeated solves.
 
@@ -114,27 +180,81 @@ class SymmetricFactor:
     ----------
     B : sparse, shape (n, n)
         Symmetric; not checked here.
+    definite : bool
+        Whether ``B`` is expected to be positive definite (a shift below the spectrum).
+        CHOLMOD then tries its supernodal Cholesky first; otherwise it goes straight
+        to the ``L D L^T`` that gives the inertia.
+    backend : {"auto", "superlu", "cholmod"}
+        ``"auto"``: CHOLMOD for real matrices where scikit-sparse imports, else
+        SuperLU. Complex Hermitian matrices always use SuperLU.
 
     Raises
     ------
     numpy.linalg.LinAlgError
-        When ``B`` is exactly singular.
+        When ``B`` is exactly singular (SuperLU).
 
     Attributes
     ----------
+    backend : str
+        ``"superlu"`` or ``"cholmod"``.
     negative_pivots : int or None
-        Eigenvalues of ``B`` below zero (inertia), or None when SuperLU pivoted off the
-        diagonal or hit a zero pivot and the count is unknown.
-    nnz : int
-        Stored entries of the factors ``L`` and ``U``.
+        Eigenvalues of ``B`` below zero (inertia), or None when the count is unknown
+        (a zero pivot, or SuperLU pivoted off the diagonal).
     cost_in_solves : float
-        The factorisation's cost in solves with it, from the column counts of ``L``
-        (``sum_j c_j^2 / (4 nnz(L))``); inf where not computed (indefinite or complex).
+        The factorisation's cost in single-column solves with it, from the column
+        counts of ``L`` (``sum_j c_j^2 / (4 nnz(L))``); inf where not computed
+        (SuperLU's indefinite or complex factors). Computed on first use.
     """
 
-    def __init__(self, B: Any) -> None:
+    def __init__(self, B: Any, *, definite: bool = False, backend: str = "auto") -> None:
+        if backend not in _BACKENDS:
+            raise ValueError(f"factorization must be one of {_BACKENDS}; got {backend!r}")
         Bc = sp.csc_array(B)
         self.shape = Bc.shape
+        self._pre: np.ndarray | None = None
+        self._ldl: tuple[np.ndarray, ...] | None = None
+        self._chol: Any = None
+        self._counts: np.ndarray | None = None
+        self._cost: float | None = None
+        self.negative_pivots: int | None = None
+        real = not np.iscomplexobj(Bc.data)
+        cholmod = None
+        if real and backend != "superlu":
+            cholmod = cholmod_module(required=backend == "cholmod")
+        if cholmod is not None:
+            self.backend = "cholmod"
+            self._factor_cholmod(cholmod, Bc, definite)
+        else:
+            self.backend = "superlu"
+            self._factor_superlu(Bc)
+
+    def _factor_cholmod(self, cholmod: Any, Bc: sp.csc_array, definite: bool) -> None:
+        Bm = sp.csc_matrix(Bc, dtype=np.float64)
+        Bm.sum_duplicates()
+        Bm.sort_indices()
+        self._pattern = Bm
+        if definite:
+            try:
+                self._chol = cholmod.cholesky(Bm, mode="supernodal")
+                self.negative_pivots = 0
+                return
+            except cholmod.CholmodNotPositiveDefiniteError:
+                pass
+        try:
+            F = cholmod.cholesky(Bm, mode="simplicial")  # L D L^T, no pivoting
+        except cholmod.CholmodNotPositiveDefiniteError:
+            # CHOLMOD stops at an exact zero pivot (an eigenvalue at the shift, or
+            # exact cancellation in an integer-valued matrix): inertia unknown
+            return
+        d = F.D()
+        self._chol = F
+        # a pivot at rounding level is a zero pivot whose sign is noise (SuperLU meets
+        # the same matrices' zero pivots exactly): the inertia is unknown then
+        scale = float(abs(Bm).sum(axis=1).max()) if Bm.nnz else 0.0
+        if np.all(np.isfinite(d)) and np.all(np.abs(d) > 16 * np.finfo(float).eps * scale):
+            self.negative_pivots = int(np.count_nonzero(d < 0))
+
+    def _factor_superlu(self, Bc: sp.csc_array) -> None:
         self._pre = _preorder(Bc)
         if self._pre is not None:
             Bc = Bc[self._pre][:, self._pre].tocsc()
@@ -144,10 +264,6 @@ class SymmetricFactor:
                             diag_pivot_thresh=0.0)
         except RuntimeError as exc:  # SuperLU: "Factor is exactly singular"
             raise np.linalg.LinAlgError(f"the matrix is singular ({exc})") from exc
-        self._ldl: tuple[np.ndarray, ...] | None = None
-        self.negative_pivots: int | None = None
-        self.nnz = int(self._lu.nnz)
-        self.cost_in_solves = np.inf
         if not np.array_equal(self._lu.perm_r, self._lu.perm_c):
             return
         d = self._lu.U.diagonal().real
@@ -158,11 +274,21 @@ class SymmetricFactor:
             # positive definite: no element growth, so L D L^T with D = diag(U) is as
             # accurate as L U, and half the data
             Lf = sp.csc_array(self._lu.L)
-            counts = np.diff(Lf.indptr).astype(np.float64)
-            # column-count model: factorising costs sum c_j^2, a solve 4 nnz(L)
-            self.cost_in_solves = float(counts @ counts) / (4.0 * max(Lf.nnz, 1))
+            self._counts = np.diff(Lf.indptr)
             self._ldl = (Lf.indptr.astype(np.int64), Lf.indices.astype(np.int64), Lf.data,
                          d, np.asarray(self._lu.perm_c, dtype=np.int64))
+
+    @property
+    def cost_in_solves(self) -> float:
+        if self._cost is None:
+            if self._counts is None and self._chol is not None:
+                # CHOLMOD's fill under its own ordering, from the permuted pattern
+                P = np.asarray(self._chol.P(), dtype=np.int64)
+                B = self._pattern[P][:, P].tocsc()
+                self._counts = _column_counts(B.indptr.astype(np.int64),
+                                              B.indices.astype(np.int64))
+            self._cost = np.inf if self._counts is None else _solve_cost(self._counts)
+        return self._cost
 
     def solve(self, rhs: np.ndarray) -> np.ndarray:
         """``B^{-1} rhs`` for a vector or an ``(n, b)`` block."""
@@ -174,6 +300,12 @@ class SymmetricFactor:
         return out
 
     def _solve(self, rhs: np.ndarray) -> np.ndarray:
+        if self.backend == "cholmod":
+            if self._chol is None:
+                raise np.linalg.LinAlgError("CHOLMOD's L D L^T stopped at a zero pivot")
+            if np.iscomplexobj(rhs):
+                return self._chol(rhs.real) + 1j * self._chol(rhs.imag)
+            return self._chol(np.asarray(rhs, dtype=np.float64))
         if self._ldl is None or np.iscomplexobj(rhs):
             return self._lu.solve(np.asfortranarray(rhs))
         one = rhs.ndim == 1
