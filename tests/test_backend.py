@@ -153,3 +153,6 @@ def test_emulated_device_eigsh(emulated_device):
     np.testing.assert_allclose(r.eigenvalues, lam, atol=1e-8)
     with pytest.raises(ValueError, match=r"sigma \(shift-invert\) runs on the CPU only"):
         eigsh(L, 4, sigma=-0.1)
+    with pytest.raises(ValueError, match=r"factorization \(shift-invert\) runs on the CPU "
+                       r"only; for CuPy input leave it out"):
+        eigsh(L, 4, factorization="superlu")

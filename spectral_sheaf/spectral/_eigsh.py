@@ -209,8 +209,9 @@ def eigsh(
         than 5000 rows whose estimated dimension (``log n / log diameter``) is at least
         2.5, where the factorisation fills in and plain Lanczos converges fast (LOBPCG
         first there when the matrix stores 24 or more entries per row, a costly
-        product; with CHOLMOD, whose factor fills in less, ARPACK goes first only from
-        dimension 3.3 on), and ARPACK otherwise;
+        product; with CHOLMOD, whose supernodal factor of such graphs is several times
+        faster than SuperLU's, ARPACK goes first only from dimension 3.3 on), and
+        ARPACK otherwise;
         when a method fails verification the next one is tried (shift-invert, ARPACK,
         LOBPCG, then dense up to 20000 rows), and each attempt is recorded. The rule
         was tuned on ``spectral-sheaf bench eigen``.
@@ -234,9 +235,10 @@ def eigsh(
         diagonal pivots, kept as ``L D L^T``. ``"cholmod"``: CHOLMOD through
         scikit-sparse (the ``cholmod`` extra), a supernodal Cholesky below the
         spectrum and a simplicial ``L D L^T`` for inertia counts; on this project's
-        benchmark machine it factorised a 490k-row grid about three times and a kNN
-        graph about five times faster than SuperLU. ``"auto"``: CHOLMOD for real
-        matrices where scikit-sparse imports, else SuperLU.
+        benchmark machine it factorised a 490k-row grid and a 3-D kNN graph about
+        three times faster than SuperLU (``benchmarks/compare_eigen.py --factor``).
+        ``"auto"``: CHOLMOD for real matrices where scikit-sparse imports, else
+        SuperLU. Complex Hermitian matrices always use SuperLU.
     rng : Generator, int or None
         Start vectors of the iterative methods.
 
@@ -277,6 +279,9 @@ def eigsh(
         if sigma is not None:
             raise ValueError("sigma (shift-invert) runs on the CPU only; for CuPy input "
                              "leave it out")
+        if factorization != "auto":
+            raise ValueError("factorization (shift-invert) runs on the CPU only; for CuPy "
+                             "input leave it out")
         return eigsh_device(A, k, M=M, which=which, method=method, tol=tol,
                             maxiter=maxiter, known_kernel=known_kernel,
                             on_failure=on_failure, rng=rng, t0=t0)
@@ -619,12 +624,12 @@ def _block_size(k: int, n: int) -> int:
 
 def _factor_below(A: Any, M: Any, sigma: float | None, norm: float, n: int,
                   state: dict) -> tuple[SymmetricFactor, float]:
-    """SuperLU factorisation of ``A - s M`` with ``s`` just below the spectrum.
+    """Factorisation of ``A - s M`` with ``s`` just below the spectrum.
 
-    Symmetric mode with diagonal pivots gives ``P^T (A - s M) P = L D L^T``
-    (``U = D L^T``), so by Sylvester's law of inertia the negative entries of
-    ``diag(U)`` count the eigenvalues below ``s``. Shifts are tried in turn until that
-    count is zero:
+    A successful Cholesky (CHOLMOD) shows that no eigenvalue lies below ``s``; where it
+    fails, or with SuperLU, ``P^T (A - s M) P = L D L^T`` without pivoting, and by
+    Sylvester's law of inertia the negative entries of ``D`` count the eigenvalues
+    below ``s``. Shifts are tried in turn until that count is zero:
 
     1. where the Rayleigh quotient of the all-ones vector is not ~0 (so the bottom of
        the spectrum is not known to be 0, as it is for a graph Laplacian), a Lanczos
@@ -657,11 +662,12 @@ def _factor_below(A: Any, M: Any, sigma: float | None, norm: float, n: int,
         try:
             lu = SymmetricFactor(A - s * Msp, definite=True, backend=state["backend"])
             below = lu.negative_pivots
+            singular = lu.zero_pivot
         except np.linalg.LinAlgError:
-            if sigma is not None:
-                raise ValueError(f"sigma={sigma:.6g} is an eigenvalue: A - sigma M is "
-                                 "singular; move it below the spectrum") from None
-            below = None
+            below, singular = None, True
+        if singular and sigma is not None:
+            raise ValueError(f"sigma={sigma:.6g} is an eigenvalue: A - sigma M is "
+                             "singular; move it below the spectrum")
         state["factorizations"] += 1
         if below == 0:
             return lu, s
@@ -767,7 +773,8 @@ def _missed_check(A: Any, M: Any, lam: np.ndarray, X: np.ndarray, which: str, to
         tau = edge - gap_tol
         expected = int(np.count_nonzero(lam < tau))
         try:
-            count = _inertia_count(A, M, tau, norm, state.get("used_backend", "auto"))
+            count = _inertia_count(A, M, tau, norm,
+                                   state.get("used_backend", state.get("backend", "auto")))
         except np.linalg.LinAlgError:
             count = None
         state["factorizations"] += 1
@@ -822,9 +829,10 @@ def eigenvalue_count(A: Any, upper: float, *, M: Any = None,
     ``P^T (A - upper M) P = L D L^T`` without pivoting (SuperLU in symmetric mode with
     diagonal pivots, or CHOLMOD's simplicial ``L D L^T``) and the negative entries of
     ``D`` are counted. No eigenvector is computed; the count is
-    exact up to eigenvalues within rounding of ``upper``. Where SuperLU meets an exact
-    zero pivot, the shift is nudged by ``1e-10 max(1, |upper|, ||A||)`` both ways and
-    the two counts must agree.
+    exact up to eigenvalues within rounding of ``upper``. Where the factorisation meets
+    a zero pivot (exactly zero, or below ``max(16, n) eps ||A - upper M||_inf``, where
+    its sign is rounding noise), the shift is nudged by ``1e-10 max(1, |upper|, ||A||)``
+    both ways and the two counts must agree.
 
     Parameters
     ----------
@@ -844,7 +852,7 @@ def eigenvalue_count(A: Any, upper: float, *, M: Any = None,
     Raises
     ------
     EigenSolverError
-        When ``upper`` is (numerically) an eigenvalue or SuperLU had to pivot off the
+        When ``upper`` is (numerically) an eigenvalue, or SuperLU had to pivot off the
         diagonal, so that the inertia is unknown; move ``upper`` slightly.
     """
     Aop = _checked_operator(A, "A")
@@ -862,7 +870,8 @@ def eigenvalue_count(A: Any, upper: float, *, M: Any = None,
     count = _inertia_count(Aop, Mop, upper, _norm_bound(Aop), factorization)
     if count is None:
         raise EigenSolverError(
-            f"the inertia of A - {upper:.6g} M is unknown (a zero pivot, or SuperLU pivoted "
-            "off the diagonal): upper is at or next to an eigenvalue; move it slightly"
+            f"the inertia of A - {upper:.6g} M is unknown (a zero pivot, or a factorisation "
+            "that pivoted off the diagonal): upper is at or next to an eigenvalue; move it "
+            "slightly"
         )
     return count

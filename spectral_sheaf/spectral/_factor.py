@@ -30,6 +30,7 @@ law of inertia).
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numba as nb
@@ -37,6 +38,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import reverse_cuthill_mckee
 from scipy.sparse.linalg import splu
+
+from .._validation import check_option
 
 __all__ = ["SymmetricFactor"]
 
@@ -157,20 +160,47 @@ def _solve_cost(counts: np.ndarray) -> float:
 
 
 _BACKENDS = ("auto", "superlu", "cholmod")
+_warned_api = False
 
 
 def cholmod_module(required: bool = False) -> Any:
-    """scikit-sparse's ``cholmod`` module, or None (an ImportError if ``required``)."""
+    """scikit-sparse's ``cholmod`` module (the 0.4 API), or None.
+
+    With ``required``, a missing or unsupported scikit-sparse raises ImportError;
+    without, an installed but unsupported one (0.5 renamed the API) warns once.
+    """
+    global _warned_api
+    hint = ("pip install 'spectral_sheaf[cholmod]' (scikit-sparse 0.4, which builds "
+            "against SuiteSparse 5 to 7, e.g. Debian's libsuitesparse-dev)")
     try:
         from sksparse import cholmod
     except ImportError as exc:
         if required:
-            raise ImportError(
-                "factorization='cholmod' needs scikit-sparse (CHOLMOD): pip install "
-                "'spectral_sheaf[cholmod]' (it builds against SuiteSparse, e.g. "
-                "Debian's libsuitesparse-dev)") from exc
+            raise ImportError("factorization='cholmod' needs scikit-sparse (CHOLMOD): "
+                              + hint) from exc
+        return None
+    if not all(hasattr(cholmod, a) for a in ("Factor", "cholesky",
+                                              "CholmodNotPositiveDefiniteError")):
+        msg = ("the installed scikit-sparse has an API other than 0.4's (0.5 renamed it), "
+               "which factorization='cholmod' uses: " + hint)
+        if required:
+            raise ImportError(msg)
+        if not _warned_api:
+            _warned_api = True
+            warnings.warn(msg + "; using SuperLU", RuntimeWarning, stacklevel=3)
         return None
     return cholmod
+
+
+def _pivot_floor(B: sp.csc_array) -> float:
+    """Pivots this small are zero pivots whose sign is rounding noise.
+
+    The last pivot of a singular matrix comes out at a few hundred to a few thousand
+    ``eps ||B||`` (a graph Laplacian at shift 0: 5 to 107 times ``16 eps ||B||_inf``
+    on grids of 50^2 to 200^2 nodes), so the floor scales with ``n``.
+    """
+    scale = float(abs(B).sum(axis=1).max()) if B.nnz else 0.0
+    return max(16, B.shape[0]) * np.finfo(float).eps * scale
 
 
 class SymmetricFactor:
@@ -200,6 +230,11 @@ class SymmetricFactor:
     negative_pivots : int or None
         Eigenvalues of ``B`` below zero (inertia), or None when the count is unknown
         (a zero pivot, or SuperLU pivoted off the diagonal).
+    zero_pivot : bool
+        Whether a pivot was zero or at rounding level (``max(16, n) eps ||B||_inf``):
+        ``B`` is singular to working precision. The supernodal Cholesky (CHOLMOD,
+        ``definite=True``) does not check its pivots; a near-singular ``B`` can pass
+        there, as a shift at an eigenvalue does in exact shift-invert.
     cost_in_solves : float
         The factorisation's cost in single-column solves with it, from the column
         counts of ``L`` (``sum_j c_j^2 / (4 nnz(L))``); inf where not computed
@@ -207,8 +242,7 @@ class SymmetricFactor:
     """
 
     def __init__(self, B: Any, *, definite: bool = False, backend: str = "auto") -> None:
-        if backend not in _BACKENDS:
-            raise ValueError(f"factorization must be one of {_BACKENDS}; got {backend!r}")
+        check_option(backend, "factorization", _BACKENDS)
         Bc = sp.csc_array(B)
         self.shape = Bc.shape
         self._pre: np.ndarray | None = None
@@ -217,6 +251,7 @@ class SymmetricFactor:
         self._counts: np.ndarray | None = None
         self._cost: float | None = None
         self.negative_pivots: int | None = None
+        self.zero_pivot = False
         real = not np.iscomplexobj(Bc.data)
         cholmod = None
         if real and backend != "superlu":
@@ -245,14 +280,14 @@ class SymmetricFactor:
         except cholmod.CholmodNotPositiveDefiniteError:
             # CHOLMOD stops at an exact zero pivot (an eigenvalue at the shift, or
             # exact cancellation in an integer-valued matrix): inertia unknown
+            self.zero_pivot = True
             return
         d = F.D()
         self._chol = F
-        # a pivot at rounding level is a zero pivot whose sign is noise (SuperLU meets
-        # the same matrices' zero pivots exactly): the inertia is unknown then
-        scale = float(abs(Bm).sum(axis=1).max()) if Bm.nnz else 0.0
-        if np.all(np.isfinite(d)) and np.all(np.abs(d) > 16 * np.finfo(float).eps * scale):
+        if np.all(np.isfinite(d)) and np.all(np.abs(d) > _pivot_floor(Bc)):
             self.negative_pivots = int(np.count_nonzero(d < 0))
+        else:
+            self.zero_pivot = True
 
     def _factor_superlu(self, Bc: sp.csc_array) -> None:
         self._pre = _preorder(Bc)
@@ -267,7 +302,8 @@ class SymmetricFactor:
         if not np.array_equal(self._lu.perm_r, self._lu.perm_c):
             return
         d = self._lu.U.diagonal().real
-        if not (np.all(d != 0) and np.all(np.isfinite(d))):
+        if not (np.all(np.abs(d) > _pivot_floor(Bc)) and np.all(np.isfinite(d))):
+            self.zero_pivot = True
             return
         self.negative_pivots = int(np.count_nonzero(d < 0))
         if self.negative_pivots == 0 and not np.iscomplexobj(Bc.data):

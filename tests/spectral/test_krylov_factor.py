@@ -2,6 +2,7 @@
 
 import os
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -131,6 +132,22 @@ def test_complex_hermitian_factor_counts_and_solves():
     np.testing.assert_allclose((H - tau * sp.eye_array(36)) @ x, b, atol=1e-10)
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_rounding_level_pivot_is_a_zero_pivot(backend):
+    # a 50 x 50 grid Laplacian is singular; its last pivot comes out at about 1e-13
+    # with either sign, which is not an eigenvalue below 0
+    L = graph_laplacian(grid_graph((50, 50)))
+    f = SymmetricFactor(L, backend=backend)
+    assert f.zero_pivot
+    assert f.negative_pivots is None
+    with pytest.raises(EigenSolverError, match=r"inertia of A - 0 M is unknown"):
+        eigenvalue_count(L, 0.0, factorization=backend)
+    assert eigenvalue_count(L, 0.005, factorization=backend) == 3  # 0 and the pair at 0.0039
+    with pytest.raises(ValueError, match=r"sigma=0 is an eigenvalue: A - sigma M is "
+                       r"singular; move it below the spectrum"):
+        eigsh(L, 3, method="shift_invert", sigma=0.0, factorization=backend)
+
+
 def test_eigenvalue_count_messages():
     L = graph_laplacian(grid_graph((4, 4)))
     with pytest.raises(EigenSolverError, match=r"inertia of A - 0 M is unknown \(a zero pivot"):
@@ -215,3 +232,24 @@ def test_shift_invert_checks_by_inertia_and_catches_a_planted_miss():
                             np.random.default_rng(0), _Counter(L), state)
         assert msg.startswith("missed"), msg
         assert phrase in msg
+
+
+def test_an_unsupported_scikit_sparse_is_named(monkeypatch):
+    import types
+
+    from spectral_sheaf.spectral import _factor
+
+    fake = types.ModuleType("sksparse")
+    fake.cholmod = types.SimpleNamespace(cho_factor=None)  # 0.5's names, not 0.4's
+    monkeypatch.setitem(sys.modules, "sksparse", fake)
+    monkeypatch.setattr(_factor, "_warned_api", False)
+    with pytest.raises(ImportError, match=r"the installed scikit-sparse has an API other "
+                       r"than 0.4's \(0.5 renamed it\)"):
+        cholmod_module(required=True)
+    L = graph_laplacian(grid_graph((10, 10)))
+    with pytest.warns(RuntimeWarning, match=r"API other than 0.4's .*; using SuperLU"):
+        f = SymmetricFactor(L + sp.eye_array(100), definite=True)
+    assert f.backend == "superlu"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # once only
+        assert SymmetricFactor(L + sp.eye_array(100)).backend == "superlu"
