@@ -30,12 +30,18 @@ def _mdot(X: np.ndarray, MY: np.ndarray) -> np.ndarray:
     return (X.conj().T if np.iscomplexobj(X) else X.T) @ MY
 
 
-def _cholesky_qr(W: np.ndarray, MW: np.ndarray, M: Any) -> tuple[np.ndarray, np.ndarray,
-                                                                   np.ndarray, bool]:
-    """M-orthonormalise ``W = V R``; ``ok`` is False when the block is rank deficient."""
+def _cholesky_qr(W: np.ndarray, MW: np.ndarray, M: Any,
+                 out: tuple[np.ndarray, np.ndarray] | None = None,
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    """M-orthonormalise ``W = V R``; ``ok`` is False when the block is rank deficient.
+
+    With ``out`` (two arrays shaped like ``W``; M None only), the two passes write into
+    them instead of fresh arrays (on a large basis, fresh pages cost as much as the
+    arithmetic); ``W`` itself is left as it was.
+    """
     W0, MW0 = W, MW
     R = np.eye(W.shape[1], dtype=W.dtype)
-    for _ in range(2):
+    for i in range(2):
         G = _mdot(W, MW)
         G = 0.5 * (G + G.conj().T)
         scale = max(float(np.abs(np.diag(G)).max()), np.finfo(float).tiny)
@@ -46,8 +52,12 @@ def _cholesky_qr(W: np.ndarray, MW: np.ndarray, M: Any) -> tuple[np.ndarray, np.
         if float(np.abs(np.diag(C)).min()) ** 2 < 1e-24 * scale:
             return W0, MW0, np.eye(W.shape[1], dtype=W.dtype), False
         Ci = np.linalg.inv(C)  # b x b lower triangular, well conditioned here
-        W = W @ Ci.conj().T
-        MW = W if M is None else MW @ Ci.conj().T
+        if out is not None and M is None and out[i].dtype == W.dtype:
+            W = np.matmul(W, Ci.conj().T, out=out[i])
+            MW = W
+        else:
+            W = W @ Ci.conj().T
+            MW = W if M is None else MW @ Ci.conj().T
         R = C.conj().T @ R
     return W, MW, R, True
 
@@ -55,12 +65,26 @@ def _cholesky_qr(W: np.ndarray, MW: np.ndarray, M: Any) -> tuple[np.ndarray, np.
 class _Basis:
     """Preallocated M-orthonormal basis with its M-image."""
 
-    def __init__(self, n: int, cols: int, dtype: Any, M: Any, K: np.ndarray | None) -> None:
+    def __init__(self, n: int, cols: int, dtype: Any, M: Any, K: np.ndarray | None,
+                 b: int) -> None:
         self.Q = np.empty((n, cols), dtype=dtype, order="F")
         self.MQ = self.Q if M is None else np.empty((n, cols), dtype=dtype, order="F")
         self.M = M
         self.K = K
         self.MK = None if K is None or M is None else np.asarray(M @ K)
+        # scratch blocks, reused (M None): a product's result, and Cholesky QR's passes
+        self._tmp = np.empty((n, b), dtype=dtype) if M is None else None
+        self._qr = (np.empty((n, b), dtype=dtype), np.empty((n, b), dtype=dtype)) \
+            if M is None else None
+
+    def _subtract(self, W: np.ndarray, Q: np.ndarray, c: np.ndarray) -> np.ndarray:
+        """``W - Q c``, in place in ``W`` when a scratch block fits (M None)."""
+        tmp = self._tmp
+        if tmp is None or tmp.shape != W.shape or tmp.dtype != W.dtype:
+            return W - Q @ c
+        np.matmul(Q, c, out=tmp)
+        W -= tmp
+        return W
 
     def project_out(self, W: np.ndarray, MW: np.ndarray, upto: int) -> tuple[np.ndarray,
                                                                                 np.ndarray,
@@ -68,17 +92,25 @@ class _Basis:
         """Two passes of Gram-Schmidt against the known kernel and columns ``:upto``."""
         C = np.zeros((upto, W.shape[1]), dtype=W.dtype)
         Q, MQ = self.Q[:, :upto], self.MQ[:, :upto]
+        if self.M is None and (not W.flags.writeable or np.may_share_memory(W, self.Q)):
+            W = W.copy()  # the updates below are in place
         for _ in range(2):
             if self.K is not None:
                 MK = self.K if self.MK is None else self.MK
                 ck = _mdot(MK, W)  # K^H M W
-                W = W - self.K @ ck
-                MW = W if self.M is None else MW - MK @ ck
+                if self.M is None:
+                    W = MW = self._subtract(W, self.K, ck)
+                else:
+                    W = W - self.K @ ck
+                    MW = MW - MK @ ck
             if upto:
                 c = _mdot(Q, MW)
                 C += c
-                W = W - Q @ c
-                MW = W if self.M is None else MW - MQ @ c
+                if self.M is None:
+                    W = MW = self._subtract(W, Q, c)
+                else:
+                    W = W - Q @ c
+                    MW = MW - MQ @ c
         return W, MW, C
 
     def new_block(self, W: np.ndarray, M: Any, upto: int, rng: np.random.Generator,
@@ -86,7 +118,7 @@ class _Basis:
         """Orthogonalise ``W`` against columns ``:upto``; returns (V, MV, C, B)."""
         MW = W if M is None else np.asarray(M @ W)
         W, MW, C = self.project_out(W, MW, upto)
-        V, MV, B, ok = _cholesky_qr(W, MW, M)
+        V, MV, B, ok = _cholesky_qr(W, MW, M, self._qr)
         if not ok:
             # (near) invariant subspace: continue with fresh random directions; the
             # coupling of the spent directions is kept in B
@@ -183,7 +215,8 @@ def block_lanczos_largest(
     keep = min(max(k + b, k + k // 2), max_dim - b)
     if max_dim < k + b or keep < k:
         raise ValueError("problem too small for the block Lanczos solver")
-    basis = _Basis(n, max_dim + b, dtype, M, K)
+    basis = _Basis(n, max_dim + b, dtype, M, K, b)
+    restart_buf: np.ndarray | None = None
     W0 = rng.standard_normal((n, b))
     if np.dtype(dtype).kind == "c":
         W0 = W0 + 1j * rng.standard_normal((n, b))
@@ -231,7 +264,9 @@ def block_lanczos_largest(
         if p + b > max_dim:
             # thick restart with the top Ritz vectors
             kept = np.arange(p - 1, p - 1 - keep, -1)
-            Qk = basis.Q[:, :p] @ Y[:, kept]
+            if restart_buf is None:
+                restart_buf = np.empty((n, keep), dtype=basis.Q.dtype, order="F")
+            Qk = np.matmul(basis.Q[:, :p], Y[:, kept], out=restart_buf)
             basis.Q[:, :keep] = Qk
             if M is not None:
                 basis.MQ[:, :keep] = basis.MQ[:, :p] @ Y[:, kept]
