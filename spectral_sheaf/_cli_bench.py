@@ -24,9 +24,10 @@ SIZES = {
 # matvecs), more than the margin auto is judged by; longer runs are timed once, to
 # bound the bench's time
 REPEAT_BELOW = 20.0
-Method = Literal["auto", "shift_invert", "arpack", "lobpcg", "lobpcg_amg", "dense"]
+Method = Literal["auto", "shift_invert", "arpack", "lobpcg", "lobpcg_amg", "primme",
+                 "dense"]
 METHODS: tuple[Method, ...] = ("auto", "shift_invert", "arpack", "lobpcg", "lobpcg_amg",
-                               "dense")
+                               "primme", "dense")  # primme: skipped where not installed
 
 
 def _real_graphs(data_dir: Path | None) -> dict[str, Any]:
@@ -143,7 +144,8 @@ def run_eigen_bench(out: Path, *, size: str = "small", k: int = 10, tol: float =
             try:
                 # a cap, so that a method hopeless on a matrix (ARPACK without
                 # inversion on a fine grid) raises instead of running for an hour
-                cap = {"arpack": 1000, "lobpcg": 1000, "lobpcg_amg": 500}.get(method)
+                cap = {"arpack": 1000, "lobpcg": 1000, "lobpcg_amg": 500,
+                       "primme": 20000}.get(method)
                 r = eigsh(L, k, M=M, method=method, tol=tol, rng=0, maxiter=cap,
                           factorization=factorization)
             except ImportError as exc:  # an optional solver that is not installed

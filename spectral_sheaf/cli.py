@@ -30,7 +30,7 @@ import numpy as np
 __all__ = ["main"]
 
 _OPTIONAL = ("cupy", "petsc4py", "slepc4py", "networkx", "hypothesis", "meshio", "pyamg",
-             "primme", "torch")
+             "primme", "sksparse", "torch")
 
 
 def _version(dist: str) -> str:

@@ -1,3 +1,5 @@
+import importlib.util
+import sys
 from math import comb
 
 import numpy as np
@@ -177,7 +179,7 @@ def test_bad_input_messages():
     with pytest.raises(ValueError, match=r"A must be square; got shape \(5, 4\)"):
         eigsh(np.ones((5, 4)), 2)
     with pytest.raises(ValueError, match=r"method must be one of"):
-        eigsh(L, 2, method="primme")
+        eigsh(L, 2, method="umfpack")
     with pytest.raises(ValueError, match=r"tol must be > 0"):
         eigsh(L, 2, tol=0.0)
     with pytest.raises(ValueError, match=r"known_kernel must have n = 5 rows"):
@@ -253,3 +255,53 @@ def test_auto_puts_lobpcg_first_for_costly_products_on_high_dimensional_graphs()
     assert r.verified
     ref = eigsh(S, 6, method="shift_invert", rng=0)
     np.testing.assert_allclose(r.eigenvalues, ref.eigenvalues, atol=1e-7)
+
+
+needs_primme = pytest.mark.skipif(importlib.util.find_spec("primme") is None,
+                                  reason="primme (the primme extra) is not installed")
+
+
+@needs_primme
+def test_primme_closed_forms_kernel_mass_and_largest():
+    L = graph_laplacian(grid_graph((8, 10), periodic=True))
+    r = eigsh(L, 9, method="primme", rng=1)
+    assert r.verified
+    assert r.method == "primme"
+    assert r.factorization is None
+    np.testing.assert_allclose(r.eigenvalues, torus_spectrum((8, 10))[:9], atol=1e-8)
+    np.testing.assert_allclose(r.eigenvectors.T @ r.eigenvectors, np.eye(9), atol=1e-8)
+    assert r.n_matvecs > 9  # it iterated, through our counted operator
+    A = adjacency_from_edges([[0, 1], [1, 2], [3, 4], [4, 5], [5, 3]], 7)
+    r = eigsh(graph_laplacian(A), 4, method="primme", known_kernel=laplacian_kernel(A), rng=0)
+    np.testing.assert_allclose(r.eigenvalues[:3], 0.0, atol=0)
+    np.testing.assert_allclose(r.eigenvalues[3], 1.0, atol=1e-8)
+    n = 60
+    h = 1.0 / (n - 1)
+    Lp = graph_laplacian(path_graph(n)) / h
+    lumped = sp.diags_array(np.r_[h / 2, np.full(n - 2, h), h / 2])
+    ref = scipy.linalg.eigh(Lp.toarray(), lumped.toarray(), subset_by_index=[0, 5],
+                            eigvals_only=True)
+    r = eigsh(Lp, 6, M=lumped, method="primme", rng=3)
+    np.testing.assert_allclose(r.eigenvalues, ref, atol=1e-7 * ref[-1])
+    np.testing.assert_allclose(r.eigenvectors.T @ (lumped @ r.eigenvectors), np.eye(6),
+                               atol=1e-7)
+    H = graph_laplacian(hypercube_graph(6))
+    full = np.repeat(2.0 * np.arange(7), [comb(6, j) for j in range(7)])
+    r = eigsh(aslinearoperator(H), 7, which="largest", method="primme", rng=2)
+    np.testing.assert_allclose(r.eigenvalues, full[-7:], atol=1e-8)
+
+
+@needs_primme
+def test_primme_planted_failure_is_reported():
+    L = graph_laplacian(grid_graph((30, 30)))
+    with pytest.raises(EigenSolverError, match=r"method='primme' did not return verified "
+                       r"eigenpairs; primme: failed \(RuntimeError: PRIMME stopped with "
+                       r"residuals up to .* > tol \|\|A\|\| = 8e-12 \(maxiter=3\)"):
+        eigsh(L, 6, method="primme", maxiter=3, tol=1e-12, rng=0)
+
+
+def test_primme_missing_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "primme", None)  # as if not installed
+    with pytest.raises(ImportError, match=r"method='primme' needs primme: pip install "
+                       r"'spectral_sheaf\[primme\]'"):
+        eigsh(graph_laplacian(grid_graph((10, 10))), 3, method="primme")

@@ -78,11 +78,13 @@ def test_cholmod_cost_model_counts_its_own_fill():
     assert f.cost_in_solves == pytest.approx((c @ c) / (4 * c.sum()), rel=1e-12)
 
 
-def test_cholmod_is_installed_where_ci_asks_for_it():
-    # CI's second pass installs the cholmod extra and sets this, so that the CHOLMOD
-    # paths cannot be skipped there unnoticed
-    if os.environ.get("SPECTRAL_SHEAF_REQUIRE_CHOLMOD") != "1":
-        pytest.skip("SPECTRAL_SHEAF_REQUIRE_CHOLMOD is not set")
+def test_optional_solvers_are_installed_where_ci_asks_for_them():
+    # CI's second pass installs the cholmod and primme extras and sets this, so that
+    # their paths cannot be skipped there unnoticed
+    if os.environ.get("SPECTRAL_SHEAF_REQUIRE_OPTIONAL") != "1":
+        pytest.skip("SPECTRAL_SHEAF_REQUIRE_OPTIONAL is not set")
+    import primme  # noqa: F401 (must import)
+
     assert HAVE_CHOLMOD
     L = graph_laplacian(grid_graph((10, 10)))
     assert SymmetricFactor(L + sp.eye_array(100), definite=True).backend == "cholmod"
