@@ -616,13 +616,20 @@ def _arpack_restarted(op: Any, M: Any, k: int, n: int, which: str, tol: float,
             break
         mu, Y = _arpack(deflated, k=kk, M=M, which="SA" if sa else "LA", tol=tol * 1e-2,
                         maxiter=maxiter, v0=g.standard_normal(n))
-        inside = mu < lam.max() if sa else mu > lam.min()
-        if not inside.any():
+        merged = _merge_new(lam, X, mu, Y, k, which)
+        if merged is None:
             break
-        lam = np.concatenate([lam, mu[inside]])
-        X = np.hstack([X, Y[:, inside]])
-        lam, X = _keep(lam, X, k, which)
+        lam, X = merged
     return lam, _m_orthonormalize(X, M)
+
+
+def _merge_new(lam: np.ndarray, X: np.ndarray, mu: np.ndarray, Y: np.ndarray, k: int,
+               which: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """Add a restart's pairs that fall inside the wanted set; None when none do."""
+    inside = mu < lam.max() if which == "smallest" else mu > lam.min()
+    if not inside.any():
+        return None
+    return _keep(np.concatenate([lam, mu[inside]]), np.hstack([X, Y[:, inside]]), k, which)
 
 
 def _primme_restarted(primme: Any, op: Any, M: Any, K: np.ndarray | None, k: int, n: int,
@@ -667,12 +674,10 @@ def _primme_restarted(primme: Any, op: Any, M: Any, K: np.ndarray | None, k: int
             mu, Y = run(kk, locked)
         except RuntimeError:
             break  # nothing more to find here (the missed check has the last word)
-        inside = mu < lam.max() if sa else mu > lam.min()
-        if not inside.any():
+        merged = _merge_new(lam, X, mu, Y, k, which)
+        if merged is None:
             break
-        lam = np.concatenate([lam, mu[inside]])
-        X = np.hstack([X, Y[:, inside]])
-        lam, X = _keep(lam, X, k, which)
+        lam, X = merged
     return lam, X
 
 
