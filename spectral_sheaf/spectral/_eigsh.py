@@ -26,7 +26,7 @@ from .._validation import (
 )
 from ..graphs._reorder import breadth_first_search
 from ._bounds import _norm_bound, gershgorin_bounds, spectral_bounds
-from ._factor import _BACKENDS, SymmetricFactor, cholmod_module
+from ._factor import _BACKENDS, SymmetricFactor, cholmod_module, resolve_backend
 from ._krylov import block_lanczos_largest
 
 __all__ = ["EigenResult", "EigenSolverError", "eigenvalue_count", "eigsh"]
@@ -357,10 +357,7 @@ AUTO_KRYLOV_DIMENSION_CHOLMOD = 3.3
 
 def _resolved_backend(factorization: str, A: Any) -> str:
     """Return the factorisation that shift-invert will use on ``A``."""
-    if factorization != "auto":
-        return factorization
-    real = not np.iscomplexobj(A.data if sp.issparse(A) else np.empty(0, A.dtype))
-    return "cholmod" if real and cholmod_module() is not None else "superlu"
+    return resolve_backend(factorization, real=np.dtype(A.dtype).kind != "c")
 
 
 def graph_dimension(A: Any) -> float:

@@ -192,6 +192,19 @@ def cholmod_module(required: bool = False) -> Any:
     return cholmod
 
 
+def resolve_backend(backend: str, real: bool) -> str:
+    """Return the backend that ``backend`` means for a real or complex matrix.
+
+    ``"cholmod"`` for a real matrix where scikit-sparse imports under ``"auto"``, or when
+    asked for (an ImportError if it does not import); ``"superlu"`` otherwise, complex
+    matrices always.
+    """
+    if not real or backend == "superlu":
+        return "superlu"
+    return "cholmod" if cholmod_module(required=backend == "cholmod") is not None \
+        else "superlu"
+
+
 def _pivot_floor(B: sp.csc_array) -> float:
     """Pivots this small are zero pivots whose sign is rounding noise.
 
@@ -252,15 +265,10 @@ class SymmetricFactor:
         self._cost: float | None = None
         self.negative_pivots: int | None = None
         self.zero_pivot = False
-        real = not np.iscomplexobj(Bc.data)
-        cholmod = None
-        if real and backend != "superlu":
-            cholmod = cholmod_module(required=backend == "cholmod")
-        if cholmod is not None:
-            self.backend = "cholmod"
-            self._factor_cholmod(cholmod, Bc, definite)
+        self.backend = resolve_backend(backend, real=not np.iscomplexobj(Bc.data))
+        if self.backend == "cholmod":
+            self._factor_cholmod(cholmod_module(), Bc, definite)
         else:
-            self.backend = "superlu"
             self._factor_superlu(Bc)
 
     def _factor_cholmod(self, cholmod: Any, Bc: sp.csc_array, definite: bool) -> None:
