@@ -211,7 +211,7 @@ def eigsh(
         than 5000 rows whose estimated dimension (``log n / log diameter``) is at least
         2.5, where the factorisation fills in and plain Lanczos converges fast (LOBPCG
         first there when the matrix stores 24 or more entries per row, a costly
-        product; with CHOLMOD, whose supernodal factor of such graphs is several times
+        product, or when the estimated dimension is 4 or more; with CHOLMOD, whose supernodal factor of such graphs is several times
         faster than SuperLU's, ARPACK goes first only from dimension 3.3 on), and
         ARPACK otherwise;
         when a method fails verification the next one is tried (shift-invert, ARPACK,
@@ -353,6 +353,15 @@ AUTO_LOBPCG_NNZ_PER_ROW = 24
 #: shift-invert wins (kNN 30000: 1.6 s against ARPACK's 2.5 s; 60000: 3.9 against
 #: 26.6 s; 120000: 7.5 against 60.7 s), while on film (3.6) ARPACK is still ahead.
 AUTO_KRYLOV_DIMENSION_CHOLMOD = 3.3
+#: And LOBPCG goes before ARPACK, whatever the product costs, from this estimated
+#: dimension on. k = 10, tol 1e-6, medians of three seeds, ARPACK against LOBPCG:
+#: kNN graphs of points in 8-D (dimension 4.2-4.3), 10000 nodes 0.85 / 0.57 s
+#: (combinatorial) and 0.54 / 0.44 s (normalised), 40000 nodes 8.6 / 4.7 and 4.9 /
+#: 3.6 s; Erdos-Renyi graphs of mean degree 8 (4.4-4.8), 10000 nodes 1.14 / 0.90 and
+#: 0.73 / 0.75 s, 40000 nodes 9.1 / 3.1 and 8.2 / 8.3 s. Below it ARPACK stays
+#: first: on 5-D kNN graphs (3.5-3.6) it won three of four (0.53 / 0.79, 0.43 / 0.62,
+#: 7.5 / 4.6, 3.3 / 4.7 s), and film (3.6) was a tie (0.37 s each).
+AUTO_LOBPCG_DIMENSION = 4.0
 
 
 def _resolved_backend(factorization: str, A: Any) -> str:
@@ -401,11 +410,13 @@ def _auto_order(A: Any, n: int, which: str, k: int = 1,
         # plain Lanczos converges in few steps
         if backend == "superlu" or dim >= AUTO_KRYLOV_DIMENSION_CHOLMOD:
             first = ["arpack"]
-        if A.nnz >= AUTO_LOBPCG_NNZ_PER_ROW * n:
+        if A.nnz >= AUTO_LOBPCG_NNZ_PER_ROW * n or dim >= AUTO_LOBPCG_DIMENSION:
             # a costly product (a sheaf Laplacian's d x d blocks): LOBPCG applies A to a
             # whole block at once and needs fewer products than ARPACK (1390 against
             # 2139 on the O(3) sheaf of the bench, 5.0 s against 7.1 s); on cheap
             # products its dense block algebra dominates (kNN 30000: 10.7 s against 5.0)
+            # unless the graph's dimension is high enough (4 or more) for the bottom of
+            # the spectrum to spread out, which LOBPCG's block iteration gains from
             first = ["lobpcg", "arpack"]
     rest = [m for m in ("shift_invert", "arpack", "lobpcg") if m not in first]
     if isinstance(A, LinearOperator):

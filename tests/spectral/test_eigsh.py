@@ -257,6 +257,28 @@ def test_auto_puts_lobpcg_first_for_costly_products_on_high_dimensional_graphs()
     np.testing.assert_allclose(r.eigenvalues, ref.eigenvalues, atol=1e-7)
 
 
+def test_auto_puts_lobpcg_first_on_graphs_of_dimension_four_and_more():
+    from spectral_sheaf.graphs import knn_graph
+    from spectral_sheaf.spectral._eigsh import AUTO_LOBPCG_DIMENSION, _auto_order, graph_dimension
+
+    rng = np.random.default_rng(0)
+    high = graph_laplacian(knn_graph(rng.random((6000, 10)), 10))  # 10-D points
+    assert graph_dimension(high) >= AUTO_LOBPCG_DIMENSION
+    assert high.nnz < 24 * high.shape[0]  # a cheap product: the dimension decides
+    for backend in ("superlu", "cholmod"):
+        assert _auto_order(high, 6000, "smallest", 6, backend=backend)[:3] == [
+            "lobpcg", "arpack", "shift_invert"]
+    mid = graph_laplacian(knn_graph(rng.random((6000, 5)), 10))  # 5-D: ARPACK first
+    assert 3.3 <= graph_dimension(mid) < AUTO_LOBPCG_DIMENSION
+    assert _auto_order(mid, 6000, "smallest", 6, backend="cholmod")[:2] == [
+        "arpack", "shift_invert"]
+    r = eigsh(high, 6, rng=0)
+    assert r.method == "lobpcg"
+    assert r.verified
+    ref = eigsh(high, 6, method="arpack", rng=0)
+    np.testing.assert_allclose(r.eigenvalues, ref.eigenvalues, atol=1e-7)
+
+
 needs_primme = pytest.mark.skipif(importlib.util.find_spec("primme") is None,
                                   reason="primme (the primme extra) is not installed")
 
