@@ -12,7 +12,10 @@ Run: ``python benchmarks/compare_eigen.py`` (``--quick`` for small sizes; ``--bi
 the issue's target problem alone: the 20 smallest pairs of the 700 x 700 grid Laplacian,
 490k rows, to tol 1e-6, each solver timed once, since one run takes tens of seconds;
 ``--factor`` for the two factorisations behind shift-invert side by side, SuperLU and
-CHOLMOD, the latter where scikit-sparse is installed).
+CHOLMOD, the latter where scikit-sparse is installed; ``--dimension`` for the evidence
+behind ``auto``'s LOBPCG-first rule on graphs of estimated dimension 4 or more: ARPACK
+against LOBPCG on kNN graphs of points in 5-D and 8-D, Erdos-Renyi graphs and film,
+with the estimated dimension and what ``auto`` tries first).
 """
 
 from __future__ import annotations
@@ -57,7 +60,14 @@ def main() -> None:
     parser.add_argument("--big", action="store_true", help="the 700 x 700 grid only")
     parser.add_argument("--factor", action="store_true",
                         help="SuperLU against CHOLMOD: factorising, and solving 8 columns")
+    parser.add_argument("--dimension", action="store_true",
+                        help="ARPACK against LOBPCG on graphs of high estimated dimension")
+    parser.add_argument("--data-dir", default="../shared/data/graphs",
+                        help="folder holding geom-gcn/ (film, for --dimension)")
     args = parser.parse_args()
+    if args.dimension:
+        dimension_table(args.quick, args.data_dir)
+        return
     if args.big:
         big()
         return
@@ -126,6 +136,54 @@ def main() -> None:
             print(f"{name:<18}{label:<22}{t * 1e3:>9.1f}{mvs}{rel:>13.2e}{err:>11.2e}"
                   f"{ver:>10}")
         print()
+
+
+def dimension_table(quick: bool, data_dir: str) -> None:
+    """ARPACK against LOBPCG where ``auto`` weighs them: graphs of high dimension.
+
+    k = 10, tol 1e-6, the median of three seeds per method, on the combinatorial and
+    the symmetric normalised Laplacian; ``auto first``: the method ``auto`` tries first.
+    """
+    from pathlib import Path
+
+    from spectral_sheaf.graphs import adjacency_from_edges, largest_component
+    from spectral_sheaf.spectral._eigsh import _auto_order, graph_dimension
+    from spectral_sheaf.spectral._factor import resolve_backend
+
+    rng = np.random.default_rng(5)
+
+    def simple(edges: np.ndarray, n: int) -> sp.csr_array:
+        edges = np.unique(np.sort(edges[edges[:, 0] != edges[:, 1]], axis=1), axis=0)
+        return largest_component(adjacency_from_edges(edges, n, symmetrize="max",
+                                                      self_loops="drop"))[0]
+
+    sizes = (2000,) if quick else (10000, 40000)
+    graphs = {}
+    for dim in (5, 8):
+        for n in sizes:
+            graphs[f"kNN {dim}-D {n}"] = knn_graph(rng.random((n, dim)), 10)
+    for n in sizes:
+        graphs[f"ER deg 8 {n}"] = simple(rng.integers(0, n, (4 * n, 2)), n)
+    path = Path(data_dir) / "geom-gcn" / "new_data" / "film" / "out1_graph_edges.txt"
+    if path.is_file() and not quick:
+        edges = np.loadtxt(path, skiprows=1, dtype=np.int64)
+        graphs["film"] = simple(edges, int(edges.max()) + 1)
+    backend = resolve_backend("auto", real=True)
+    print(f"k = 10, tol = 1e-6, median of 3 seeds; auto's first choice with {backend}")
+    header = (f"{'graph':<18}{'Laplacian':<15}{'n':>7}{'dim':>6}{'nnz/row':>9}"
+              f"{'auto first':>14}{'ARPACK s':>10}{'LOBPCG s':>10}{'ratio':>7}")
+    print(header)
+    print("-" * len(header))
+    for name, A in graphs.items():
+        for norm in ("combinatorial", "sym"):
+            L = graph_laplacian(A, normalization=norm)
+            n = L.shape[0]
+            first = _auto_order(L, n, "smallest", 10, backend=backend)[0]
+            t = [float(np.median([eigsh(L, 10, method=m, tol=1e-6, rng=seed,
+                                        maxiter=1000).wall_time for seed in range(3)]))
+                 for m in ("arpack", "lobpcg")]
+            print(f"{name:<18}{norm:<15}{n:>7}{graph_dimension(L):>6.2f}{L.nnz / n:>9.1f}"
+                  f"{first:>14}{t[0]:>10.3f}{t[1]:>10.3f}{t[0] / t[1]:>7.2f}")
 
 
 def factor_table() -> None:

@@ -31,6 +31,20 @@ def test_benchmark_scripts_run_quick(script, expected):
 
 
 @pytest.mark.slow
+def test_eigen_dimension_table_runs_quick():
+    out = subprocess.run(
+        [sys.executable, str(BENCH / "compare_eigen.py"), "--dimension", "--quick"],
+        capture_output=True, text=True, check=True, timeout=600,
+    ).stdout
+    # three graphs, each with two Laplacians; each row ends in ARPACK / LOBPCG
+    rows = [line.split() for line in out.splitlines()
+            if line.startswith(("kNN 5-D", "kNN 8-D", "ER deg 8"))]
+    assert len(rows) == 6, out
+    assert all(float(r[-1]) > 0 and r[-4] in ("shift_invert", "arpack", "lobpcg")
+               for r in rows), out
+
+
+@pytest.mark.slow
 def test_filter_benchmark_runs_quick():
     pytest.importorskip("pygsp", reason="PyGSP is the peer (the bench extra)")
     out = subprocess.run(
