@@ -211,9 +211,9 @@ def eigsh(
         than 5000 rows whose estimated dimension (``log n / log diameter``) is at least
         2.5, where the factorisation fills in and plain Lanczos converges fast (LOBPCG
         first there when the matrix stores 24 or more entries per row, a costly
-        product, or when the estimated dimension is 4 or more; with CHOLMOD, whose supernodal factor of such graphs is several times
-        faster than SuperLU's, ARPACK goes first only from dimension 3.3 on), and
-        ARPACK otherwise;
+        product, or when the estimated dimension is 4 or more; with CHOLMOD, whose
+        supernodal factor of such graphs is several times faster than SuperLU's,
+        ARPACK goes first only from dimension 3.3 on), and ARPACK otherwise;
         when a method fails verification the next one is tried (shift-invert, ARPACK,
         LOBPCG, then dense up to 20000 rows), and each attempt is recorded. The rule
         was tuned on ``spectral-sheaf bench eigen``.
