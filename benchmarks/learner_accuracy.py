@@ -67,7 +67,8 @@ GRID: dict[str, list[dict]] = {
     # features (a two-layer GCN on splits 0-2: 54-59 % row-normalised, 61-66 % raw).
     # It has no extra low-pass stalk dimension here (the reference's add_lp). Ten splits:
     # diag 68.71 +- 1.73 (val 70.64), O(d) 67.46 +- 1.79 (val 69.66; 68.95 +- 1.16, val
-    # 70.45, before the orthogonal kernels lost fastmath's reassoc: last bits alone)
+    # 70.45, before the orthogonal kernels lost fastmath's reassoc: last bits alone),
+    # general 69.17 +- 1.42 (val 70.91, 1533 s here beside other work: the class chosen)
     "chameleon": [{"d": 4, "hidden": 32, "layers": 5, "dropout": 0.0, "input_dropout": 0.7,
                    "lr": 0.01, "weight_decay": 3e-4, "sheaf_decay": 1.3e-3, "epochs": 1000,
                    "features": "raw"}],
