@@ -244,8 +244,17 @@ def _step(indptr, indices, data, alpha, beta, T_cur, T_prev, T_out, Y, coef, c0,
 # gave the same products at half the cost of scipy's RCM) and the permuted copy of A
 # cost 7 ms and 140 ms there. The permutation keeps each row's entries in their order,
 # so every row sum is formed in the same order and the result is bitwise the same.
+# While the signals fit in the last-level cache the scattered gathers hit it, and the
+# renumbering (about 6 ms at 20k nodes and 16 channels, 15 ms at 50k, cache-cold inside
+# a call) is repaid only over many products: 22 at 20k x 16, 15 at 50k x 16, 7 at
+# 100k x 16 (per product 0.79 -> 0.52, 2.59 -> 1.58 and 9.9 -> 4.4 ms). Heat diffusion
+# to 1e-8 at t = 1 takes 8-9 products: renumbered or not, kNN graphs of 20k-70k nodes
+# with 8-32 channels ran level or up to 1.4x slower renumbered (signals of 1.3-18 MB),
+# while from 140k x 16 and 100k x 32 (18-26 MB) it ran 1.5-2.5x faster.
 _WINDOW_BYTES = 256 * 1024  # a core's share of L2 here; a wider gather window misses it
 _MIN_WORK = 64  # products x channels below which renumbering does not pay
+_CACHED_SIGNAL_BYTES = 16 * 2**20  # half this machine's 32 MB L3: signals below it ...
+_CACHED_MIN_PRODUCTS = 24  # ... are renumbered only for at least this many products
 
 
 @nb.njit(cache=True)
@@ -277,9 +286,13 @@ def locality_order(A: sp.csr_array, channels: int, products: int,
     It pays when the rows of the signals that one row of ``A`` gathers span more than
     a core's cache (mean ``|i - j|`` over a sample of rows, times the bytes of a signal
     row, above 256 KB) and there are enough products to repay it
-    (``products * channels >= 64``).
+    (``products * channels >= 64``, and at least 24 products while a signal, ``n *
+    channels * itemsize``, fits in half the last-level cache, 16 MB here).
     """
     if products * channels < _MIN_WORK or A.nnz == 0:
+        return None
+    if (products < _CACHED_MIN_PRODUCTS
+            and A.shape[0] * channels * itemsize < _CACHED_SIGNAL_BYTES):
         return None
     window = _mean_offset(A.indptr, A.indices, 4096) * channels * itemsize
     if window <= _WINDOW_BYTES:

@@ -171,6 +171,11 @@ def test_renumbering_for_locality_gives_bitwise_the_same_answer():
     assert np.array_equal(np.sort(perm), np.arange(3000))
     assert locality_order(L, 48, 1) is None  # too little work
     assert locality_order(L, 4, 30) is None  # the gathers fit in the cache
+    # the signals fit in the last-level cache: too few products to repay it (heat
+    # diffusion to 1e-8 at t = 1 takes 8-9) ...
+    assert locality_order(L, 64, 9) is None
+    # ... unless the signal outgrows it (3000 x 1000 channels: 24 MB)
+    assert locality_order(L, 1000, 9) is not None
     banded = graph_laplacian(grid_graph((60, 60)))
     assert locality_order(banded, 64, 30) is None  # neighbours are already close
     B = permute_symmetric(L, perm)
