@@ -197,7 +197,9 @@ def eigsh(
         Which end of the spectrum.
     method : {"auto", "dense", "arpack", "shift_invert", "lobpcg", "lobpcg_amg", "primme"}
         ``"dense"``: LAPACK (``scipy.linalg.eigh``). ``"arpack"``: implicitly restarted
-        Lanczos (``scipy.sparse.linalg.eigsh``) with deflation restarts.
+        Lanczos (``scipy.sparse.linalg.eigsh``); where the missed check below finds a
+        gap, or cannot rule one out, deflation restarts (ARPACK again with the pairs
+        found moved out of the way) and a second check.
         ``"shift_invert"`` (``which="smallest"``): thick-restart block Lanczos on
         ``(A - sigma M)^{-1} M`` with one sparse factorisation (see
         ``factorization``), solved a block at a time; ``sigma`` defaults to just below
@@ -324,8 +326,20 @@ def eigsh(
             attempts.append(f"{m}: failed ({type(exc).__name__}: {str(exc)[:120]})")
             continue
         res = _residuals(Aop, Mop, lam, X)
-        conv = res <= tol * max(norm, np.finfo(float).tiny)
         missed = _missed_check(Aop, Mop, lam, X, which, tol, norm, g, counter, state)
+        repair = state.pop("repair", None)
+        if repair is not None and (missed.startswith("missed") or "inconclusive" in missed):
+            try:
+                lam, X = repair()
+            except (np.linalg.LinAlgError, RuntimeError) as exc:
+                attempts.append(f"{m}: repair failed ({type(exc).__name__}: "
+                                f"{str(exc)[:120]})")
+                continue
+            res = _residuals(Aop, Mop, lam, X)
+            missed = (_missed_check(Aop, Mop, lam, X, which, tol, norm, g, counter, state)
+                      + f"; after deflation restarts, which the first check called for: "
+                        f"{missed}")
+        conv = res <= tol * max(norm, np.finfo(float).tiny)
         last = EigenResult(lam, _fix_signs(X), res, conv, m, tol, norm, counter.count,
                            state["factorizations"], time.perf_counter() - t0, missed,
                            tuple(attempts), state.get("used_backend"))
@@ -488,7 +502,14 @@ def _solve(method: str, A: Any, M: Any, counter: _Counter, k: int, which: str, t
     elif method == "arpack":
         op = counter.linear_operator() if K is None else aslinearoperator(
             _deflated(counter.linear_operator(), M, K, shift))
-        lam, X = _arpack_restarted(op, M, kk, n, which, tol, maxiter, g, norm)
+        lam, X = _arpack_once(op, M, kk, n, which, tol, maxiter, g)
+
+        def repair(lam: np.ndarray = lam, X: np.ndarray = X) -> tuple[np.ndarray, np.ndarray]:
+            return _finish(*_arpack_restarts(op, M, lam, X, kk, n, which, tol, maxiter, g,
+                                             norm), K)
+
+        # run by eigsh when the missed check finds a gap, or cannot rule one out
+        state["repair"] = repair
     elif method == "shift_invert":
         if which != "smallest":
             raise ValueError("method='shift_invert' is for which='smallest'; use 'arpack'")
@@ -574,10 +595,16 @@ def _solve(method: str, A: Any, M: Any, counter: _Counter, k: int, which: str, t
         op = counter.linear_operator() if K is None else aslinearoperator(
             _deflated(counter.linear_operator(), M, K, shift))
         lam, X = _lobpcg_restarted(op, X0, M, None, which, tol * norm, maxiter or 500)
+    return _finish(lam, X, K)
+
+
+def _finish(lam: np.ndarray, X: np.ndarray, K: np.ndarray | None,
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Sort the pairs and put the known kernel (eigenvalue 0) in front."""
     order = np.argsort(lam)
     lam, X = np.asarray(lam)[order].real, np.asarray(X)[:, order]
     if K is not None:
-        lam = np.concatenate([np.zeros(r), lam])
+        lam = np.concatenate([np.zeros(K.shape[1]), lam])
         X = np.hstack([K, X])
     return lam, X
 
@@ -602,21 +629,30 @@ def _lobpcg_restarted(op: Any, X0: np.ndarray, M: Any, prec: Any, which: str,
     return lam, X
 
 
-def _arpack_restarted(op: Any, M: Any, k: int, n: int, which: str, tol: float,
-                      maxiter: int | None, g: np.random.Generator,
-                      norm: float) -> tuple[np.ndarray, np.ndarray]:
-    """ARPACK with deflation restarts for degenerate groups.
-
-    A single-vector Krylov method finds one vector per distinct eigenvalue in exact
-    arithmetic, so members of a degenerate group can be missing. After each run the
-    pairs found are moved out of the way (shifted beyond the wanted end of the
-    spectrum) and ARPACK runs again on what is left; the union is kept while new runs
-    still find eigenvalues inside the wanted set (at most four restarts).
-    """
+def _arpack_once(op: Any, M: Any, k: int, n: int, which: str, tol: float,
+                 maxiter: int | None, g: np.random.Generator,
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """One ARPACK run for ``k`` pairs (a few more asked for, the wanted ``k`` kept)."""
     sa = which == "smallest"
     lam, X = _arpack(op, k=_buffered(k, n), M=M, which="SA" if sa else "LA",
                      tol=tol * 1e-2, maxiter=maxiter, v0=g.standard_normal(n))
     lam, X = _keep(lam, X, k, which)
+    return lam, _m_orthonormalize(X, M)
+
+
+def _arpack_restarts(op: Any, M: Any, lam: np.ndarray, X: np.ndarray, k: int, n: int,
+                     which: str, tol: float, maxiter: int | None, g: np.random.Generator,
+                     norm: float) -> tuple[np.ndarray, np.ndarray]:
+    """Deflation restarts of ARPACK for the members of degenerate groups it skipped.
+
+    A single-vector Krylov method finds one vector per distinct eigenvalue in exact
+    arithmetic, so members of a degenerate group can be missing. The pairs found are
+    moved out of the way (shifted beyond the wanted end of the spectrum) and ARPACK
+    runs again on what is left; the union is kept while new runs still find
+    eigenvalues inside the wanted set (at most four restarts). ``eigsh`` runs this only
+    where the missed check, independent of ARPACK, finds a gap or cannot rule one out.
+    """
+    sa = which == "smallest"
     for _ in range(4):
         shift = (2.0 * norm + 1.0) * (1.0 if sa else -1.0)
         X = _m_orthonormalize(X, M)

@@ -15,6 +15,7 @@ from spectral_sheaf.graphs import (
     graph_laplacian,
     grid_graph,
     hypercube_graph,
+    knn_graph,
     path_graph,
 )
 from spectral_sheaf.spectral import (
@@ -47,6 +48,28 @@ def test_degenerate_groups_come_out_whole(method):
     np.testing.assert_allclose(r.eigenvalues, exact, atol=1e-8)
     np.testing.assert_allclose(r.eigenvectors.T @ r.eigenvectors, np.eye(9), atol=1e-8)
     assert r.method == (method if method != "auto" else "dense")
+
+
+def test_arpack_restarts_when_the_missed_check_finds_a_gap():
+    # torus 30 x 30 (900 rows: the check is LOBPCG on the complement): ARPACK's first
+    # run skips members of the groups of multiplicity 2 and 4; the check finds the gap,
+    # the deflation restarts fill it, and a second check confirms
+    L = graph_laplacian(grid_graph((30, 30), periodic=True))
+    exact = torus_spectrum((30, 30))[:20]
+    r = eigsh(L, 20, method="arpack", rng=0)
+    assert r.verified
+    assert r.missed_check.startswith("none missed (LOBPCG on the complement")
+    assert "; after deflation restarts, which the first check called for: missed: LOBPCG " \
+        "on the complement has eigenvalue" in r.missed_check
+    np.testing.assert_allclose(r.eigenvalues, exact, atol=1e-8)
+    # where the first check finds no gap, ARPACK runs once (a kNN graph: simple spectrum)
+    K = graph_laplacian(knn_graph(np.random.default_rng(3).random((2000, 3)), 10))
+    once = eigsh(K, 6, method="arpack", rng=0)
+    assert once.verified
+    assert once.missed_check.startswith("none missed (LOBPCG")
+    assert "deflation" not in once.missed_check
+    np.testing.assert_allclose(once.eigenvalues, eigsh(K, 6, method="dense").eigenvalues,
+                               atol=1e-8)
 
 
 @pytest.mark.parametrize("method", ["dense", "arpack", "lobpcg"])
@@ -209,7 +232,6 @@ def test_lobpcg_with_amg_preconditioner():
 
 
 def test_auto_rule_follows_the_graph_dimension():
-    from spectral_sheaf.graphs import knn_graph
     from spectral_sheaf.spectral._eigsh import graph_dimension
 
     grid = graph_laplacian(grid_graph((80, 80)))
@@ -237,7 +259,6 @@ def test_auto_rule_follows_the_graph_dimension():
 
 
 def test_auto_puts_lobpcg_first_for_costly_products_on_high_dimensional_graphs():
-    from spectral_sheaf.graphs import knn_graph
     from spectral_sheaf.sheaf import random_sheaf, sheaf_laplacian
     from spectral_sheaf.spectral._eigsh import _auto_order
 
@@ -258,7 +279,6 @@ def test_auto_puts_lobpcg_first_for_costly_products_on_high_dimensional_graphs()
 
 
 def test_auto_puts_lobpcg_first_on_graphs_of_dimension_four_and_more():
-    from spectral_sheaf.graphs import knn_graph
     from spectral_sheaf.spectral._eigsh import AUTO_LOBPCG_DIMENSION, _auto_order, graph_dimension
 
     rng = np.random.default_rng(0)
