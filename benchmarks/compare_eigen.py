@@ -13,9 +13,11 @@ the issue's target problem alone: the 20 smallest pairs of the 700 x 700 grid La
 490k rows, to tol 1e-6, each solver timed once, since one run takes tens of seconds;
 ``--factor`` for the two factorisations behind shift-invert side by side, SuperLU and
 CHOLMOD, the latter where scikit-sparse is installed; ``--dimension`` for the evidence
-behind ``auto``'s LOBPCG-first rule on graphs of estimated dimension 4 or more: ARPACK
+behind ``auto``'s choice between ARPACK and LOBPCG on graphs of high estimated
+dimension (LOBPCG first from 20000 rows, dimension 3.5 and a degree spread of 2): ARPACK
 against LOBPCG on kNN graphs of points in 5-D and 8-D, Erdos-Renyi graphs and film,
-with the estimated dimension and what ``auto`` tries first).
+with the estimated dimension, the degree spread (largest diagonal entry over the
+median) and what ``auto`` tries first).
 """
 
 from __future__ import annotations
@@ -149,7 +151,7 @@ def dimension_table(quick: bool, data_dir: str) -> None:
     """
     from spectral_sheaf._cli_bench import _unweighted
     from spectral_sheaf.graphs import adjacency_from_edges, largest_component
-    from spectral_sheaf.spectral._eigsh import _auto_order, graph_dimension
+    from spectral_sheaf.spectral._eigsh import _auto_order, degree_spread, graph_dimension
     from spectral_sheaf.spectral._factor import resolve_backend
 
     rng = np.random.default_rng(5)
@@ -171,7 +173,7 @@ def dimension_table(quick: bool, data_dir: str) -> None:
         graphs["film"] = simple(edges)
     backend = resolve_backend("auto", real=True)
     print(f"k = 10, tol = 1e-6, median of 3 seeds; auto's first choice with {backend}")
-    header = (f"{'graph':<18}{'Laplacian':<15}{'n':>7}{'dim':>6}{'nnz/row':>9}"
+    header = (f"{'graph':<18}{'Laplacian':<15}{'n':>7}{'dim':>6}{'spread':>8}"
               f"{'auto first':>14}{'ARPACK s':>10}{'LOBPCG s':>10}{'ratio':>7}")
     print(header)
     print("-" * len(header))
@@ -183,8 +185,8 @@ def dimension_table(quick: bool, data_dir: str) -> None:
             t = [median_seconds(L, m) for m in ("arpack", "lobpcg")]
             cells = "".join(f"{x:>10.3f}" if np.isfinite(x) else f"{'failed':>10}" for x in t)
             ratio = f"{t[0] / t[1]:>7.2f}" if np.all(np.isfinite(t)) else f"{'-':>7}"
-            print(f"{name:<18}{norm:<15}{n:>7}{graph_dimension(L):>6.2f}{L.nnz / n:>9.1f}"
-                  f"{first:>14}{cells}{ratio}")
+            print(f"{name:<18}{norm:<15}{n:>7}{graph_dimension(L):>6.2f}"
+                  f"{degree_spread(L):>8.2f}{first:>14}{cells}{ratio}")
 
 
 def median_seconds(L: sp.csr_array, method: str) -> float:

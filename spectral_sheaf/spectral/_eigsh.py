@@ -157,9 +157,15 @@ def _fix_signs(X: np.ndarray) -> np.ndarray:
 
 
 def _residuals(A: Any, M: Any, lam: np.ndarray, X: np.ndarray) -> np.ndarray:
-    AX = A @ X
-    MX = X if M is None else M @ X
-    return np.linalg.norm(AX - MX * lam[None, :], axis=0)
+    """Return ``||A x_j - lambda_j M x_j||`` per column, with no (n, k) temporaries."""
+    R = np.asarray(A @ X)
+    dtype = np.result_type(R.dtype, X.dtype, lam.dtype)
+    if R.dtype != dtype or not R.flags.writeable or np.may_share_memory(R, X):
+        R = R.astype(dtype)
+    MX = X if M is None else np.asarray(M @ X)
+    for i in range(0, R.shape[0], 4096):  # in row blocks that stay in cache
+        R[i:i + 4096] -= MX[i:i + 4096] * lam
+    return np.sqrt(np.einsum("ij,ij->j", R.conj(), R).real)
 
 
 def eigsh(
@@ -199,7 +205,7 @@ def eigsh(
         ``"dense"``: LAPACK (``scipy.linalg.eigh``). ``"arpack"``: implicitly restarted
         Lanczos (``scipy.sparse.linalg.eigsh``); where the missed check below finds a
         gap, or cannot rule one out, deflation restarts (ARPACK again with the pairs
-        found moved out of the way) and a second check.
+        found moved out of the way), and a second check where they found more.
         ``"shift_invert"`` (``which="smallest"``): thick-restart block Lanczos on
         ``(A - sigma M)^{-1} M`` with one sparse factorisation (see
         ``factorization``), solved a block at a time; ``sigma`` defaults to just below
@@ -211,13 +217,15 @@ def eigsh(
         ``"auto"``: dense up to 500 rows; else shift-invert for the smallest pairs of a
         matrix, except (k <= 50, no ``sigma``) on graphs of more
         than 5000 rows whose estimated dimension (``log n / log diameter``) is at least
-        2.5, where the factorisation fills in and plain Lanczos converges fast (LOBPCG
-        first there when the matrix stores 24 or more entries per row, a costly
-        product, or when the estimated dimension is 4 or more; with CHOLMOD, whose
-        supernodal factor of such graphs is several times faster than SuperLU's,
-        ARPACK goes first only from dimension 3.3 on), and ARPACK otherwise;
-        when a method fails verification the next one is tried (shift-invert, ARPACK,
-        LOBPCG, then dense up to 20000 rows), and each attempt is recorded. The rule
+        2.5, where the factorisation fills in and plain Lanczos (ARPACK) converges
+        fast (with CHOLMOD, whose supernodal factor of such graphs is several times
+        faster than SuperLU's, only from dimension 3.3 on, or where the matrix stores 24
+        or more entries per row, a sheaf Laplacian's blocks; LOBPCG before ARPACK on
+        graphs of 20000 rows or more, dimension 3.5 or more and irregular degrees, the
+        largest diagonal entry at least twice the median), and ARPACK otherwise
+        (the largest pairs, a LinearOperator); when a method fails verification the
+        next one is tried (shift-invert, ARPACK, LOBPCG, then dense up to 20000 rows),
+        and each attempt is recorded. The rule
         was tuned on ``spectral-sheaf bench eigen``.
     tol : float
         Relative residual tolerance, ``||A x - lambda M x|| <= tol * ||A||``.
@@ -330,15 +338,20 @@ def eigsh(
         repair = state.pop("repair", None)
         if repair is not None and (missed.startswith("missed") or "inconclusive" in missed):
             try:
-                lam, X = repair()
+                repaired = repair()
             except (np.linalg.LinAlgError, RuntimeError) as exc:
                 attempts.append(f"{m}: repair failed ({type(exc).__name__}: "
                                 f"{str(exc)[:120]})")
                 continue
-            res = _residuals(Aop, Mop, lam, X)
-            missed = (_missed_check(Aop, Mop, lam, X, which, tol, norm, g, counter, state)
-                      + f"; after deflation restarts, which the first check called for: "
-                        f"{missed}")
+            if repaired is None:  # nothing new: the first check stands
+                missed += "; a deflation restart, which it called for, found nothing more"
+            else:
+                lam, X = repaired
+                res = _residuals(Aop, Mop, lam, X)
+                missed = (_missed_check(Aop, Mop, lam, X, which, tol, norm, g, counter,
+                                        state)
+                          + f"; after deflation restarts, which the first check called "
+                            f"for: {missed}")
         conv = res <= tol * max(norm, np.finfo(float).tiny)
         last = EigenResult(lam, _fix_signs(X), res, conv, m, tol, norm, counter.count,
                            state["factorizations"], time.perf_counter() - t0, missed,
@@ -359,25 +372,35 @@ def eigsh(
 AUTO_KRYLOV_DIMENSION = 2.5
 AUTO_KRYLOV_MIN_N = 5000
 AUTO_KRYLOV_MAX_K = 50  # and for at most this many pairs, with no sigma given
-#: Of those, LOBPCG goes before ARPACK when the matrix stores at least this many entries
-#: per row (the bench's O(3) sheaf has 42; its kNN graphs 14, film 8).
-AUTO_LOBPCG_NNZ_PER_ROW = 24
 #: With CHOLMOD, plain Lanczos goes first only from this estimated dimension on: its
 #: supernodal factor of a 3-D kNN graph (dimension 2.7) is quick enough that
 #: shift-invert wins (kNN 30000: 1.6 s against ARPACK's 2.5 s; 60000: 3.9 against
 #: 26.6 s; 120000: 7.5 against 60.7 s), while on film (3.6) ARPACK is still ahead.
 AUTO_KRYLOV_DIMENSION_CHOLMOD = 3.3
-#: And LOBPCG goes before ARPACK, whatever the product costs, from this estimated
-#: dimension on. k = 10, tol 1e-6, medians of three seeds, ARPACK against LOBPCG:
-#: kNN graphs of points in 8-D (dimension 4.2-4.3), 10000 nodes 0.85 / 0.57 s
-#: (combinatorial) and 0.54 / 0.44 s (normalised), 40000 nodes 8.6 / 4.7 and 4.9 /
-#: 3.6 s; Erdos-Renyi graphs of mean degree 8 (4.4-4.8), 10000 nodes 1.14 / 0.90 and
-#: 0.73 / 0.75 s, 40000 nodes 9.1 / 3.1 and 8.2 / 8.3 s. Below it ARPACK stays
-#: first: on 5-D kNN graphs (3.5-3.6) it won three of four (0.53 / 0.79, 0.43 / 0.62,
-#: 7.5 / 4.6, 3.3 / 4.7 s), and film (3.6) was a tie (0.37 s each). A second run
-#: (``benchmarks/compare_eigen.py --dimension``): LOBPCG ahead on all eight graphs of
-#: dimension 4 or more, by 1.15x to 2.97x; ARPACK ahead or level on the 5-D ones.
-AUTO_LOBPCG_DIMENSION = 4.0
+#: ARPACK also goes first, whatever the backend, on a matrix storing at least this many
+#: entries per row (a sheaf Laplacian's d x d blocks), whose factor fills in most.
+#: k = 10, tol 1e-6, medians of three seeds, ARPACK / LOBPCG / shift-invert (CHOLMOD):
+#: O(3) sheaves on 3-D kNN graphs of 8000 and 20000 nodes (24000 and 60000 rows, 38
+#: entries a row) 1.29 / 3.16 / 2.74 s and 3.65 / 8.11 / 8.20 s; a general d = 4 one
+#: (8000 nodes) 1.45 / 3.10 / 3.65 s. (Until ARPACK's deflation restarts ran only on
+#: the missed check's call, LOBPCG went first here.)
+AUTO_ARPACK_NNZ_PER_ROW = 24
+#: Of the graphs where ARPACK goes first, LOBPCG goes before it on large ones
+#: (AUTO_LOBPCG_MIN_N rows) of estimated dimension AUTO_LOBPCG_DIMENSION or more whose
+#: degrees are irregular (largest diagonal entry at least AUTO_LOBPCG_DEGREE_SPREAD
+#: times the median; a normalised Laplacian's is 1): there ARPACK's unpreconditioned
+#: Lanczos slows down most. ``benchmarks/compare_eigen.py --dimension`` (k = 10, tol
+#: 1e-6, medians of three seeds, ARPACK / LOBPCG): combinatorial Laplacians of 40000
+#: nodes, kNN graphs of points in 5-D (dimension 3.6, spread 2.1) 6.30 / 4.86 s, in 8-D
+#: (4.3, 2.4) 8.03 / 3.56 s, Erdos-Renyi of mean degree 8 (4.8, 2.8) 11.13 / 3.05 s;
+#: their normalised Laplacians 4.68 / 4.65, 1.38 / 3.14 and 5.56 / 3.65 s (ARPACK's
+#: time 1.3 to 5.8 times its time on the normalised one, LOBPCG's 0.8 to 1.1). At
+#: 10000 nodes ARPACK was ahead on five of six (0.21-0.37 s against 0.37-1.01 s; the
+#: Erdos-Renyi combinatorial one 1.13 / 0.73 s), and on film (7600 nodes, normalised)
+#: 0.11 / 0.20 s.
+AUTO_LOBPCG_DIMENSION = 3.5
+AUTO_LOBPCG_MIN_N = 20000
+AUTO_LOBPCG_DEGREE_SPREAD = 2.0
 
 
 def _resolved_backend(factorization: str, A: Any) -> str:
@@ -410,6 +433,13 @@ def graph_dimension(A: Any) -> float:
     return float(np.log(size) / np.log(levels - 1))
 
 
+def degree_spread(A: Any) -> float:
+    """Largest ``|A_ii|`` over the median (inf where the median is 0)."""
+    d = np.abs(sp.csr_array(A).diagonal())
+    med = float(np.median(d)) if d.size else 0.0
+    return float(d.max()) / med if med > 0 else float("inf")
+
+
 def _auto_order(A: Any, n: int, which: str, k: int = 1,
                 sigma: float | None = None, backend: str = "superlu") -> list[str]:
     """Methods for ``method="auto"``, in the order they are tried (see eigsh's Notes)."""
@@ -424,16 +454,12 @@ def _auto_order(A: Any, n: int, which: str, k: int = 1,
         # 3-D kNN graphs, their sheaves and the film graph, against 6 to 14 on 2-D ones)
         # while the bottom of the spectrum spreads out (lambda_k ~ (k / n)^(2 / D)), so
         # plain Lanczos converges in few steps
-        if backend == "superlu" or dim >= AUTO_KRYLOV_DIMENSION_CHOLMOD:
+        costly = A.nnz >= AUTO_ARPACK_NNZ_PER_ROW * n
+        if backend == "superlu" or dim >= AUTO_KRYLOV_DIMENSION_CHOLMOD or costly:
             first = ["arpack"]
-        if A.nnz >= AUTO_LOBPCG_NNZ_PER_ROW * n or dim >= AUTO_LOBPCG_DIMENSION:
-            # a costly product (a sheaf Laplacian's d x d blocks): LOBPCG applies A to a
-            # whole block at once and needs fewer products than ARPACK (1390 against
-            # 2139 on the O(3) sheaf of the bench, 5.0 s against 7.1 s); on cheap
-            # products its dense block algebra dominates (kNN 30000: 10.7 s against 5.0)
-            # unless the graph's dimension is high enough (4 or more) for the bottom of
-            # the spectrum to spread out, which LOBPCG's block iteration gains from
-            first = ["lobpcg", "arpack"]
+            if (not costly and n >= AUTO_LOBPCG_MIN_N and dim >= AUTO_LOBPCG_DIMENSION
+                    and degree_spread(A) >= AUTO_LOBPCG_DEGREE_SPREAD):
+                first = ["lobpcg", "arpack"]
     rest = [m for m in ("shift_invert", "arpack", "lobpcg") if m not in first]
     if isinstance(A, LinearOperator):
         rest = [m for m in rest if m != "shift_invert"]
@@ -504,9 +530,10 @@ def _solve(method: str, A: Any, M: Any, counter: _Counter, k: int, which: str, t
             _deflated(counter.linear_operator(), M, K, shift))
         lam, X = _arpack_once(op, M, kk, n, which, tol, maxiter, g)
 
-        def repair(lam: np.ndarray = lam, X: np.ndarray = X) -> tuple[np.ndarray, np.ndarray]:
-            return _finish(*_arpack_restarts(op, M, lam, X, kk, n, which, tol, maxiter, g,
-                                             norm), K)
+        def repair(lam: np.ndarray = lam, X: np.ndarray = X,
+                   ) -> tuple[np.ndarray, np.ndarray] | None:
+            found = _arpack_restarts(op, M, lam, X, kk, n, which, tol, maxiter, g, norm)
+            return None if found is None else _finish(*found, K)
 
         # run by eigsh when the missed check finds a gap, or cannot rule one out
         state["repair"] = repair
@@ -642,7 +669,7 @@ def _arpack_once(op: Any, M: Any, k: int, n: int, which: str, tol: float,
 
 def _arpack_restarts(op: Any, M: Any, lam: np.ndarray, X: np.ndarray, k: int, n: int,
                      which: str, tol: float, maxiter: int | None, g: np.random.Generator,
-                     norm: float) -> tuple[np.ndarray, np.ndarray]:
+                     norm: float) -> tuple[np.ndarray, np.ndarray] | None:
     """Deflation restarts of ARPACK for the members of degenerate groups it skipped.
 
     A single-vector Krylov method finds one vector per distinct eigenvalue in exact
@@ -651,8 +678,10 @@ def _arpack_restarts(op: Any, M: Any, lam: np.ndarray, X: np.ndarray, k: int, n:
     runs again on what is left; the union is kept while new runs still find
     eigenvalues inside the wanted set (at most four restarts). ``eigsh`` runs this only
     where the missed check, independent of ARPACK, finds a gap or cannot rule one out.
+    Returns None when the first restart finds nothing inside the wanted set.
     """
     sa = which == "smallest"
+    changed = False
     for _ in range(4):
         shift = (2.0 * norm + 1.0) * (1.0 if sa else -1.0)
         X = _m_orthonormalize(X, M)
@@ -666,7 +695,8 @@ def _arpack_restarts(op: Any, M: Any, lam: np.ndarray, X: np.ndarray, k: int, n:
         if merged is None:
             break
         lam, X = merged
-    return lam, _m_orthonormalize(X, M)
+        changed = True
+    return (lam, _m_orthonormalize(X, M)) if changed else None
 
 
 def _merge_new(lam: np.ndarray, X: np.ndarray, mu: np.ndarray, Y: np.ndarray, k: int,

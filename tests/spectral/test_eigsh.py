@@ -258,39 +258,51 @@ def test_auto_rule_follows_the_graph_dimension():
     assert _auto_order(knn, 6000, "smallest", 6, backend="superlu")[0] == "arpack"
 
 
-def test_auto_puts_lobpcg_first_for_costly_products_on_high_dimensional_graphs():
+def test_auto_puts_arpack_first_for_costly_products_on_high_dimensional_graphs():
     from spectral_sheaf.sheaf import random_sheaf, sheaf_laplacian
     from spectral_sheaf.spectral._eigsh import _auto_order
 
     A = knn_graph(np.random.default_rng(0).random((2500, 3)), 10, reorder="rcm")[0]
     S = sheaf_laplacian(random_sheaf(A, 3, kind="orthogonal", rng=2))
     assert S.nnz >= 24 * S.shape[0]
-    for backend in ("superlu", "cholmod"):
+    for backend in ("superlu", "cholmod"):  # dimension 3.0: CHOLMOD alone would factorise
         assert _auto_order(S, S.shape[0], "smallest", 6, backend=backend)[:3] == [
-            "lobpcg", "arpack", "shift_invert"]
+            "arpack", "shift_invert", "lobpcg"]
     knn = graph_laplacian(A)
     assert _auto_order(knn, 2500, "smallest", 6) == ["shift_invert", "arpack", "lobpcg",
                                                       "dense"]  # n <= 5000: not this rule
     r = eigsh(S, 6, rng=0)
-    assert r.method == "lobpcg"
+    assert r.method == "arpack"
     assert r.verified
     ref = eigsh(S, 6, method="shift_invert", rng=0)
     np.testing.assert_allclose(r.eigenvalues, ref.eigenvalues, atol=1e-7)
 
 
-def test_auto_puts_lobpcg_first_on_graphs_of_dimension_four_and_more():
-    from spectral_sheaf.spectral._eigsh import AUTO_LOBPCG_DIMENSION, _auto_order, graph_dimension
+def test_auto_puts_lobpcg_first_on_large_irregular_graphs_of_high_dimension():
+    from spectral_sheaf.spectral._eigsh import (
+        AUTO_LOBPCG_DEGREE_SPREAD,
+        AUTO_LOBPCG_DIMENSION,
+        _auto_order,
+        degree_spread,
+        graph_dimension,
+    )
 
     rng = np.random.default_rng(0)
-    high = graph_laplacian(knn_graph(rng.random((6000, 10)), 10))  # 10-D points
+    A = knn_graph(rng.random((20000, 10)), 10)  # 10-D points
+    high = graph_laplacian(A)
     assert graph_dimension(high) >= AUTO_LOBPCG_DIMENSION
-    assert high.nnz < 24 * high.shape[0]  # a cheap product: the dimension decides
+    assert degree_spread(high) >= AUTO_LOBPCG_DEGREE_SPREAD  # kNN degrees: 10 to 20+
+    assert high.nnz < 24 * high.shape[0]  # a cheap product
     for backend in ("superlu", "cholmod"):
-        assert _auto_order(high, 6000, "smallest", 6, backend=backend)[:3] == [
+        assert _auto_order(high, 20000, "smallest", 6, backend=backend)[:3] == [
             "lobpcg", "arpack", "shift_invert"]
-    mid = graph_laplacian(knn_graph(rng.random((6000, 5)), 10))  # 5-D: ARPACK first
-    assert 3.3 <= graph_dimension(mid) < AUTO_LOBPCG_DIMENSION
-    assert _auto_order(mid, 6000, "smallest", 6, backend="cholmod")[:2] == [
+    # the same graph normalised (a diagonal of ones), or smaller: ARPACK first
+    sym = graph_laplacian(A, normalization="sym")
+    assert degree_spread(sym) == 1.0
+    assert _auto_order(sym, 20000, "smallest", 6, backend="cholmod")[:2] == [
+        "arpack", "shift_invert"]
+    small = graph_laplacian(knn_graph(rng.random((6000, 10)), 10))
+    assert _auto_order(small, 6000, "smallest", 6, backend="cholmod")[:2] == [
         "arpack", "shift_invert"]
     r = eigsh(high, 6, rng=0)
     assert r.method == "lobpcg"
