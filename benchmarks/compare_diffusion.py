@@ -25,7 +25,8 @@ confirms: its difference from the reference is printed too) for
 * ``scipy.integrate.solve_ivp(method="RK45", rtol, atol=rtol max|X0|)`` with the
   largest ``rtol`` in 1e-8, 5e-9, 2.5e-9, ... whose error meets the target (at
   ``rtol=1e-8`` RK45 lands at 1.8e-8 to 2e-8, above it); each try is timed once and
-  the one that meets the target is reported.
+  the one that meets the target is reported (the median of three runs where one takes
+  under two seconds).
 
 Run: ``python benchmarks/compare_diffusion.py`` (``--quick`` for small sizes).
 """
@@ -129,6 +130,13 @@ def main() -> None:
             if e_rk <= 1e-8 or rtol < 1e-10:
                 break
             rtol /= 2
+        if t_rk < 2.0:  # short enough to time again: the median of three, as above
+            again = []
+            for _ in range(2):
+                t0 = time.perf_counter()
+                rk45(L, X, rtol)
+                again.append(time.perf_counter() - t0)
+            t_rk = float(np.median([t_rk, *again]))
         rk_label = f"RK45 rtol={rtol:.3g}, {nfev} evals" + ("" if e_rk <= 1e-8 else " (miss)")
         for label, t, e in ((f"ours (chebyshev), tol={tol:.0e}", t_ours, e_ours),
                             (f"ours, lambda_max=2 given, tol={tol2:.0e}", t_ours2, e_ours2),
