@@ -9,6 +9,13 @@ import pytest
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
+def _run(args: list[str]) -> str:
+    """Run a benchmark script; its stdout, or a failure showing the end of its stderr."""
+    done = subprocess.run(args, capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(("script", "expected"), [
     # each graph once per assembly table and twice per product table; "ours/scipy" heads
@@ -22,20 +29,14 @@ BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
     ("compare_diffusion.py", {"ours (chebyshev)": 4, "expm_multiply / ours =": 4}),
 ])
 def test_benchmark_scripts_run_quick(script, expected):
-    out = subprocess.run(
-        [sys.executable, str(BENCH / script), "--quick"],
-        capture_output=True, text=True, check=True, timeout=600,
-    ).stdout
+    out = _run([sys.executable, str(BENCH / script), "--quick"])
     for text, count in expected.items():
         assert out.count(text) == count, (text, out)
 
 
 @pytest.mark.slow
 def test_eigen_dimension_table_runs_quick():
-    out = subprocess.run(
-        [sys.executable, str(BENCH / "compare_eigen.py"), "--dimension", "--quick"],
-        capture_output=True, text=True, check=True, timeout=600,
-    ).stdout
+    out = _run([sys.executable, str(BENCH / "compare_eigen.py"), "--dimension", "--quick"])
     # three graphs, each with two Laplacians; each row ends in ARPACK / LOBPCG
     rows = [line.split() for line in out.splitlines()
             if line.startswith(("kNN 5-D", "kNN 8-D", "ER deg 8"))]
@@ -47,10 +48,7 @@ def test_eigen_dimension_table_runs_quick():
 @pytest.mark.slow
 def test_filter_benchmark_runs_quick():
     pytest.importorskip("pygsp", reason="PyGSP is the peer (the bench extra)")
-    out = subprocess.run(
-        [sys.executable, str(BENCH / "compare_filters.py"), "--quick"],
-        capture_output=True, text=True, check=True, timeout=600,
-    ).stdout
+    out = _run([sys.executable, str(BENCH / "compare_filters.py"), "--quick"])
     # three graphs, five rows and a summary each
     assert out.count("PyGSP / ours =") == 3, out
     assert out.count("bound: 30 x (A @ X)") == 3, out
@@ -60,10 +58,7 @@ def test_filter_benchmark_runs_quick():
 def test_mesh_benchmark_runs_quick():
     for peer in ("igl", "gpytoolbox", "robust_laplacian"):
         pytest.importorskip(peer, reason=f"{peer} is a peer (the bench extra)")
-    out = subprocess.run(
-        [sys.executable, str(BENCH / "compare_mesh.py"), "--quick"],
-        capture_output=True, text=True, check=True, timeout=600,
-    ).stdout
+    out = _run([sys.executable, str(BENCH / "compare_mesh.py"), "--quick"])
     # two icospheres (and two shared meshes when ../shared is there), three rows each
     assert out.count("cot + Voronoi mass: libigl") in (2, 4), out
     assert out.count("intrinsic Delaunay (") == out.count("cot + Voronoi mass: libigl"), out
@@ -72,21 +67,15 @@ def test_mesh_benchmark_runs_quick():
 @pytest.mark.slow
 def test_learner_benchmarks_run_quick(shared_data):
     pytest.importorskip("torch", reason="PyTorch is the peer of learner_speed.py")
-    out = subprocess.run(
-        [sys.executable, str(BENCH / "learner_speed.py"), "--quick", "--data-dir",
-         str(shared_data / "graphs")],
-        capture_output=True, text=True, check=True, timeout=600,
-    ).stdout
+    out = _run([sys.executable, str(BENCH / "learner_speed.py"), "--quick", "--data-dir",
+                str(shared_data / "graphs")])
     # texas, d = 3, three sheaf classes: each row checks gradients against torch first
     rows = [line for line in out.splitlines() if line.startswith("texas ")]
     assert len(rows) == 3, out
     assert all(float(row.split()[3]) < 1e-10 for row in rows), out
     assert "ten-split protocol on texas" in out, out
-    out = subprocess.run(
-        [sys.executable, str(BENCH / "learner_accuracy.py"), "--datasets", "texas",
-         "--sheaves", "diag", "--splits", "0", "--epochs", "3", "--no-grid", "--data-dir",
-         str(shared_data / "graphs")],
-        capture_output=True, text=True, check=True, timeout=600,
-    ).stdout
+    out = _run([sys.executable, str(BENCH / "learner_accuracy.py"), "--datasets", "texas",
+                "--sheaves", "diag", "--splits", "0", "--epochs", "3", "--no-grid",
+                "--data-dir", str(shared_data / "graphs")])
     assert out.count("Diag-NSD") == 1, out
     assert "texas    : ours (class chosen on validation)" in out, out
