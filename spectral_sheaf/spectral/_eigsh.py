@@ -333,7 +333,9 @@ def eigsh(
                 raise
             attempts.append(f"{m}: failed ({type(exc).__name__}: {str(exc)[:120]})")
             continue
-        res = _residuals(Aop, Mop, lam, X)
+        known = state.pop("residuals", None)  # computed by the solver for these pairs
+        res = known[1] if known is not None and np.array_equal(known[0], lam) \
+            else _residuals(Aop, Mop, lam, X)
         missed = _missed_check(Aop, Mop, lam, X, which, tol, norm, g, counter, state)
         repair = state.pop("repair", None)
         if repair is not None and (missed.startswith("missed") or "inconclusive" in missed):
@@ -489,6 +491,13 @@ def unverified(method: str, attempts: list[str], last: EigenResult | None,
 
 def _m_orthonormalize(X: np.ndarray, M: Any) -> np.ndarray:
     if M is None:
+        # nearly orthonormal already (Ritz vectors, ARPACK's output): one Cholesky QR
+        # step, two passes over X against Householder QR's several (0.03 s against
+        # 0.25 s on 490k x 20); otherwise Householder QR, whatever X's condition
+        G = X.conj().T @ X
+        if X.shape[1] and np.abs(G - np.eye(X.shape[1])).max() <= 1e-10:
+            C = np.linalg.cholesky(0.5 * (G + G.conj().T))
+            return X @ np.linalg.inv(C).conj().T
         return np.linalg.qr(X)[0]
     G = X.T @ (M @ X)
     C = np.linalg.cholesky(0.5 * (G + G.T))
@@ -565,6 +574,7 @@ def _solve(method: str, A: Any, M: Any, counter: _Counter, k: int, which: str, t
         else:
             def accept(theta: np.ndarray, X: np.ndarray) -> bool:
                 res = _residuals(A, M, s + 1.0 / theta, X)
+                state["accepted"] = (X, res)  # of the pairs returned when accepted
                 return bool(np.all(res <= 0.5 * tol * norm))
 
             theta, X, _, _ = block_lanczos_largest(
@@ -572,6 +582,10 @@ def _solve(method: str, A: Any, M: Any, counter: _Counter, k: int, which: str, t
                 max_applies=(maxiter or 300) * b, dtype=np.result_type(A.dtype, float),
                 rng=g)
             lam = s + 1.0 / theta
+            known = state.pop("accepted", None)
+            if known is not None and known[0] is X and K is None:
+                order = np.argsort(lam)  # as _finish sorts
+                state["residuals"] = (lam[order], known[1][order])
     elif method == "primme":
         try:
             import primme

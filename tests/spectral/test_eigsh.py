@@ -72,6 +72,16 @@ def test_arpack_restarts_when_the_missed_check_finds_a_gap():
                                atol=1e-8)
 
 
+def test_reported_residuals_are_those_of_the_returned_pairs():
+    # shift-invert reuses the residuals its acceptance test computed; every method's
+    # must equal a fresh ||A x - lambda x|| of what it returns
+    L = graph_laplacian(grid_graph((40, 40)))
+    for method in ("shift_invert", "arpack", "lobpcg"):
+        r = eigsh(L, 8, method=method, rng=0)
+        fresh = np.linalg.norm(L @ r.eigenvectors - r.eigenvectors * r.eigenvalues, axis=0)
+        np.testing.assert_allclose(r.residuals, fresh, rtol=1e-10, atol=1e-15)
+
+
 @pytest.mark.parametrize("method", ["dense", "arpack", "lobpcg"])
 def test_largest_of_hypercube(method):
     L = graph_laplacian(hypercube_graph(6))
