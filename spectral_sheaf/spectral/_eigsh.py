@@ -572,9 +572,11 @@ def _solve(method: str, A: Any, M: Any, counter: _Counter, k: int, which: str, t
                 keep = np.sort(np.argsort(-np.linalg.norm(X, axis=0))[:kk])
                 lam, X = lam[keep], _m_orthonormalize(X[:, keep], M)
         else:
+            accepted: list[tuple[np.ndarray, np.ndarray]] = []  # the last (X, res) seen
+
             def accept(theta: np.ndarray, X: np.ndarray) -> bool:
                 res = _residuals(A, M, s + 1.0 / theta, X)
-                state["accepted"] = (X, res)  # of the pairs returned when accepted
+                accepted[:] = [(X, res)]
                 return bool(np.all(res <= 0.5 * tol * norm))
 
             theta, X, _, _ = block_lanczos_largest(
@@ -582,10 +584,10 @@ def _solve(method: str, A: Any, M: Any, counter: _Counter, k: int, which: str, t
                 max_applies=(maxiter or 300) * b, dtype=np.result_type(A.dtype, float),
                 rng=g)
             lam = s + 1.0 / theta
-            known = state.pop("accepted", None)
-            if known is not None and known[0] is X and K is None:
+            if accepted and accepted[0][0] is X and K is None:
+                # eigsh reports these residuals rather than computing them again
                 order = np.argsort(lam)  # as _finish sorts
-                state["residuals"] = (lam[order], known[1][order])
+                state["residuals"] = (lam[order], accepted[0][1][order])
     elif method == "primme":
         try:
             import primme
@@ -696,9 +698,8 @@ def _arpack_restarts(op: Any, M: Any, lam: np.ndarray, X: np.ndarray, k: int, n:
     """
     sa = which == "smallest"
     changed = False
-    for _ in range(4):
+    for _ in range(4):  # X is M-orthonormal on entry and after each merge
         shift = (2.0 * norm + 1.0) * (1.0 if sa else -1.0)
-        X = _m_orthonormalize(X, M)
         deflated = aslinearoperator(_deflated(op, M, X, shift))
         kk = min(k, n - 1 - X.shape[1])
         if kk < 1:
@@ -709,8 +710,9 @@ def _arpack_restarts(op: Any, M: Any, lam: np.ndarray, X: np.ndarray, k: int, n:
         if merged is None:
             break
         lam, X = merged
+        X = _m_orthonormalize(X, M)
         changed = True
-    return (lam, _m_orthonormalize(X, M)) if changed else None
+    return (lam, X) if changed else None
 
 
 def _merge_new(lam: np.ndarray, X: np.ndarray, mu: np.ndarray, Y: np.ndarray, k: int,
