@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -209,7 +210,10 @@ def eigsh(
         ``"shift_invert"`` (``which="smallest"``): thick-restart block Lanczos on
         ``(A - sigma M)^{-1} M`` with one sparse factorisation (see
         ``factorization``), solved a block at a time; ``sigma`` defaults to just below
-        the spectrum, placed and confirmed by the inertia of the factorisation.
+        the spectrum, placed and confirmed by the inertia of the factorisation; where
+        the missed check finds a gap (a degenerate group with more members than the
+        block of 8 holds, such as the kernel of a graph with many components: 78 for
+        cora) or cannot rule one out, deflation restarts on the same factorisation.
         ``"lobpcg"``: block LOBPCG with a random start, the known kernel shifted out of
         the way. ``"lobpcg_amg"``: the same with a pyamg smoothed-aggregation V-cycle
         as preconditioner (the ``amg`` extra). ``"primme"``: PRIMME's default method
@@ -588,6 +592,17 @@ def _solve(method: str, A: Any, M: Any, counter: _Counter, k: int, which: str, t
                 # eigsh reports these residuals rather than computing them again
                 order = np.argsort(lam)  # as _finish sorts
                 state["residuals"] = (lam[order], accepted[0][1][order])
+
+            def repair_si(lam: np.ndarray = lam, X: np.ndarray = X,
+                          ) -> tuple[np.ndarray, np.ndarray] | None:
+                found = _shift_invert_restarts(solve, s, A, M, K, lam, X, kk, b, tol, norm,
+                                               maxiter, g)
+                return None if found is None else _finish(*found, K)
+
+            # run by eigsh when the missed check finds a gap (a degenerate group with
+            # more members than the block holds, such as the kernel of a graph with
+            # many components), or cannot rule one out
+            state["repair"] = repair_si
     elif method == "primme":
         try:
             import primme
@@ -706,7 +721,46 @@ def _arpack_restarts(op: Any, M: Any, lam: np.ndarray, X: np.ndarray, k: int, n:
             break
         mu, Y = _arpack(deflated, k=kk, M=M, which="SA" if sa else "LA", tol=tol * 1e-2,
                         maxiter=maxiter, v0=g.standard_normal(n))
-        merged = _merge_new(lam, X, mu, Y, k, which)
+        merged = _merge_new(lam, X, mu, Y, k, which, _gap(tol, norm))
+        if merged is None:
+            break
+        lam, X = merged
+        X = _m_orthonormalize(X, M)
+        changed = True
+    return (lam, X) if changed else None
+
+
+def _shift_invert_restarts(solve: Callable[[np.ndarray], np.ndarray], s: float, A: Any,
+                           M: Any, K: np.ndarray | None, lam: np.ndarray, X: np.ndarray,
+                           k: int, b: int, tol: float, norm: float, maxiter: int | None,
+                           g: np.random.Generator) -> tuple[np.ndarray, np.ndarray] | None:
+    """Deflation restarts of the shift-invert block Lanczos for skipped group members.
+
+    A block Krylov space of block ``b`` holds at most ``b`` vectors of one eigenspace
+    (in exact arithmetic), so a group of more than ``b`` members at the wanted end (the
+    kernel of a graph with many components: 78 for cora) is cut short and the next
+    eigenvalues fill in. The pairs found (with the known kernel) are deflated and the
+    Lanczos runs again on the same factorisation; the union is kept while a run still
+    finds eigenvalues inside the wanted set (enough runs to fill ``k`` from a group
+    ``b`` at a time, at least four). Returns None when the first restart finds nothing.
+    """
+    changed = False
+    for _ in range(max(4, -(-k // b) + 1)):  # X is M-orthonormal on entry and after a merge
+        D = X if K is None else np.hstack([K, X])
+
+        def accept(theta: np.ndarray, Y: np.ndarray) -> bool:
+            return bool(np.all(_residuals(A, M, s + 1.0 / theta, Y) <= 0.5 * tol * norm))
+
+        try:
+            theta, Y, _, ok = block_lanczos_largest(
+                solve, A.shape[0], k, M=M, K=D, block=b, rtol=tol, accept=accept,
+                max_applies=(maxiter or 300) * b, dtype=X.dtype, rng=g)
+        except ValueError:  # the complement is too small for another run
+            break
+        if not ok:
+            break
+        merged = _merge_new(lam, X, s + 1.0 / theta, Y, k, "smallest",
+                            _gap(tol, norm))
         if merged is None:
             break
         lam, X = merged
@@ -716,9 +770,14 @@ def _arpack_restarts(op: Any, M: Any, lam: np.ndarray, X: np.ndarray, k: int, n:
 
 
 def _merge_new(lam: np.ndarray, X: np.ndarray, mu: np.ndarray, Y: np.ndarray, k: int,
-               which: str) -> tuple[np.ndarray, np.ndarray] | None:
-    """Add a restart's pairs that fall inside the wanted set; None when none do."""
-    inside = mu < lam.max() if which == "smallest" else mu > lam.min()
+               which: str, margin: float) -> tuple[np.ndarray, np.ndarray] | None:
+    """Add a restart's pairs that fall inside the wanted set; None when none do.
+
+    Inside means beyond the edge of the found set by more than ``margin`` (the missed
+    check's gap): more members of a group at the edge, equal to it up to rounding,
+    would only swap one valid answer for another.
+    """
+    inside = mu < lam.max() - margin if which == "smallest" else mu > lam.min() + margin
     if not inside.any():
         return None
     return _keep(np.concatenate([lam, mu[inside]]), np.hstack([X, Y[:, inside]]), k, which)
@@ -766,7 +825,7 @@ def _primme_restarted(primme: Any, op: Any, M: Any, K: np.ndarray | None, k: int
             mu, Y = run(kk, locked)
         except RuntimeError:
             break  # nothing more to find here (the missed check has the last word)
-        merged = _merge_new(lam, X, mu, Y, k, which)
+        merged = _merge_new(lam, X, mu, Y, k, which, _gap(tol, norm))
         if merged is None:
             break
         lam, X = merged
@@ -904,6 +963,11 @@ def _keep(lam: np.ndarray, X: np.ndarray, k: int, which: str) -> tuple[np.ndarra
     return lam[order], X[:, order]
 
 
+def _gap(tol: float, norm: float) -> float:
+    """How far beyond the last found eigenvalue another one counts as missed."""
+    return max(tol * norm * 10, 1e-12 * norm)
+
+
 def _missed_check(A: Any, M: Any, lam: np.ndarray, X: np.ndarray, which: str, tol: float,
                   norm: float, g: np.random.Generator, counter: _Counter,
                   state: dict) -> str:
@@ -911,7 +975,7 @@ def _missed_check(A: Any, M: Any, lam: np.ndarray, X: np.ndarray, which: str, to
     k = X.shape[1]
     if k >= n:
         return "complete spectrum: nothing to miss"
-    gap_tol = max(tol * norm * 10, 1e-12 * norm)
+    gap_tol = _gap(tol, norm)
     edge = lam[-1] if which == "smallest" else lam[0]
     if n <= DENSE_AUTO:
         # exact: eigenvalues of A on the M-orthogonal complement of X

@@ -72,6 +72,58 @@ def test_arpack_restarts_when_the_missed_check_finds_a_gap():
                                atol=1e-8)
 
 
+def _paths(normalization, copies=40, length=50):
+    """Disjoint paths: each eigenvalue of one path ``copies`` times over."""
+    L = graph_laplacian(sp.block_diag([path_graph(length)] * copies, format="csr"),
+                        normalization=normalization)
+    one = graph_laplacian(path_graph(length), normalization=normalization).toarray()
+    return L, np.sort(np.tile(np.linalg.eigvalsh(one), copies))
+
+
+@pytest.mark.parametrize("normalization", ["combinatorial", "sym"])
+@pytest.mark.parametrize("k", [20, 45])
+def test_shift_invert_fills_groups_larger_than_its_block(normalization, k):
+    # 40 disjoint paths: the kernel has 40 members, the next eigenvalue another 40,
+    # more than the block Lanczos (block 8) holds of one eigenspace in exact arithmetic.
+    # Where its first run returns the next eigenvalues in their place (the normalised
+    # Laplacians, here), the inertia count finds the gap and the restarts fill it
+    L, spectrum = _paths(normalization)
+    r = eigsh(L, k, method="shift_invert", tol=1e-6, rng=0)
+    assert r.verified, r.missed_check
+    np.testing.assert_allclose(r.eigenvalues, spectrum[:k], atol=1e-8)
+    np.testing.assert_allclose(r.eigenvectors.T @ r.eigenvectors, np.eye(k), atol=1e-8)
+    assert r.missed_check.startswith("none missed (inertia count")
+    if "deflation restarts" in r.missed_check:
+        assert "which the first check called for: missed: the inertia of A - tau M " \
+            "counts" in r.missed_check
+        assert r.n_factorizations == 3  # below the spectrum, and two inertia counts
+
+
+def test_shift_invert_restarts_complete_a_cut_short_group():
+    # what the restarts do, from a start that is cut short for certain: 8 of the 40
+    # kernel vectors and the 12 eigenpairs after the kernel in place of the other 12
+    from spectral_sheaf.spectral._eigsh import _shift_invert_restarts
+    from spectral_sheaf.spectral._factor import SymmetricFactor
+
+    L, spectrum = _paths("sym")
+    lam, U = scipy.linalg.eigh(L.toarray())
+    lam[:40] = 0.0
+    keep = np.r_[0:8, 40:52]
+    s = -1e-6 * 2.0
+    factor = SymmetricFactor(L - s * sp.eye_array(L.shape[0], format="csc"),
+                             definite=True)
+    got = _shift_invert_restarts(factor.solve, s, L, None, None, lam[keep], U[:, keep],
+                                 20, 8, 1e-6, 2.0, None, np.random.default_rng(0))
+    assert got is not None
+    mu, X = got
+    np.testing.assert_allclose(np.sort(mu), spectrum[:20], atol=1e-8)
+    np.testing.assert_allclose(X.T @ X, np.eye(20), atol=1e-8)
+    np.testing.assert_allclose(np.linalg.norm(L @ X, axis=0), 0.0, atol=1e-5)
+    # from the complete answer, a restart finds nothing new
+    assert _shift_invert_restarts(factor.solve, s, L, None, None, np.zeros(20), U[:, :20],
+                                  20, 8, 1e-6, 2.0, None, np.random.default_rng(0)) is None
+
+
 def test_reported_residuals_are_those_of_the_returned_pairs():
     # shift-invert reuses the residuals its acceptance test computed; every method's
     # must equal a fresh ||A x - lambda x|| of what it returns
