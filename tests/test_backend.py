@@ -156,3 +156,19 @@ def test_emulated_device_eigsh(emulated_device):
     with pytest.raises(ValueError, match=r"factorization \(shift-invert\) runs on the CPU "
                        r"only; for CuPy input leave it out"):
         eigsh(L, 4, factorization="superlu")
+
+
+def test_one_blas_thread_limits_every_blas_pool_and_restores_them():
+    from threadpoolctl import threadpool_info
+
+    before = {d["filepath"]: d["num_threads"] for d in threadpool_info()
+              if d["user_api"] == "blas"}
+    assert before  # numpy's OpenBLAS at least
+    with _backend.one_blas_thread():
+        inside = {d["filepath"]: d["num_threads"] for d in threadpool_info()
+                  if d["user_api"] == "blas"}
+        assert set(inside) == set(before)
+        assert set(inside.values()) == {1}
+    after = {d["filepath"]: d["num_threads"] for d in threadpool_info()
+             if d["user_api"] == "blas"}
+    assert after == before

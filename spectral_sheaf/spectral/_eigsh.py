@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -329,42 +330,50 @@ def eigsh(
     attempts: list[str] = []
     last: EigenResult | None = None
     for m in order:
-        try:
-            lam, X = _solve(m, Aop, Mop, counter, k, which, tol, maxiter, sigma, K, g, norm,
-                            state)
-        except (np.linalg.LinAlgError, RuntimeError, ValueError) as exc:
-            if method != "auto" and isinstance(exc, ValueError):
-                raise
-            attempts.append(f"{m}: failed ({type(exc).__name__}: {str(exc)[:120]})")
-            continue
-        known = state.pop("residuals", None)  # computed by the solver for these pairs
-        res = known[1] if known is not None and np.array_equal(known[0], lam) \
-            else _residuals(Aop, Mop, lam, X)
-        missed = _missed_check(Aop, Mop, lam, X, which, tol, norm, g, counter, state)
-        repair = state.pop("repair", None)
-        if repair is not None and (missed.startswith("missed") or "inconclusive" in missed):
+        # one BLAS thread for the iterative methods: their BLAS calls on tall blocks
+        # alternate with single-threaded sparse work and factor solves, and the pools
+        # loaded beside CHOLMOD (numpy's, SciPy's, SuiteSparse's OpenBLAS) spin
+        # against each other (see _backend.one_blas_thread); LAPACK's dense eigh
+        # keeps its threads
+        with nullcontext() if m == "dense" else _backend.one_blas_thread():
             try:
-                repaired = repair()
-            except (np.linalg.LinAlgError, RuntimeError) as exc:
-                attempts.append(f"{m}: repair failed ({type(exc).__name__}: "
-                                f"{str(exc)[:120]})")
+                lam, X = _solve(m, Aop, Mop, counter, k, which, tol, maxiter, sigma, K, g,
+                                norm, state)
+            except (np.linalg.LinAlgError, RuntimeError, ValueError) as exc:
+                if method != "auto" and isinstance(exc, ValueError):
+                    raise
+                attempts.append(f"{m}: failed ({type(exc).__name__}: {str(exc)[:120]})")
                 continue
-            if repaired is None:  # nothing new: the first check stands
-                missed += "; a deflation restart, which it called for, found nothing more"
-            else:
-                lam, X = repaired
-                res = _residuals(Aop, Mop, lam, X)
-                missed = (_missed_check(Aop, Mop, lam, X, which, tol, norm, g, counter,
-                                        state)
-                          + f"; after deflation restarts, which the first check called "
-                            f"for: {missed}")
-        conv = res <= tol * max(norm, np.finfo(float).tiny)
-        last = EigenResult(lam, _fix_signs(X), res, conv, m, tol, norm, counter.count,
-                           state["factorizations"], time.perf_counter() - t0, missed,
-                           tuple(attempts), state.get("used_backend"))
-        if last.verified:
-            break
-        attempts.append(rejected(m, res, tol, norm, missed))
+            known = state.pop("residuals", None)  # computed by the solver for these pairs
+            res = known[1] if known is not None and np.array_equal(known[0], lam) \
+                else _residuals(Aop, Mop, lam, X)
+            missed = _missed_check(Aop, Mop, lam, X, which, tol, norm, g, counter, state)
+            repair = state.pop("repair", None)
+            if repair is not None and (missed.startswith("missed")
+                                       or "inconclusive" in missed):
+                try:
+                    repaired = repair()
+                except (np.linalg.LinAlgError, RuntimeError) as exc:
+                    attempts.append(f"{m}: repair failed ({type(exc).__name__}: "
+                                    f"{str(exc)[:120]})")
+                    continue
+                if repaired is None:  # nothing new: the first check stands
+                    missed += ("; a deflation restart, which it called for, found nothing "
+                               "more")
+                else:
+                    lam, X = repaired
+                    res = _residuals(Aop, Mop, lam, X)
+                    missed = (_missed_check(Aop, Mop, lam, X, which, tol, norm, g,
+                                            counter, state)
+                              + "; after deflation restarts, which the first check called "
+                                f"for: {missed}")
+            conv = res <= tol * max(norm, np.finfo(float).tiny)
+            last = EigenResult(lam, _fix_signs(X), res, conv, m, tol, norm, counter.count,
+                               state["factorizations"], time.perf_counter() - t0, missed,
+                               tuple(attempts), state.get("used_backend"))
+            if last.verified:
+                break
+            attempts.append(rejected(m, res, tol, norm, missed))
     if last is None or not last.verified:
         return unverified(method, attempts, last, on_failure)
     return EigenResult(last.eigenvalues, last.eigenvectors, last.residuals, last.converged,
