@@ -723,22 +723,17 @@ def _arpack_restarts(op: Any, M: Any, lam: np.ndarray, X: np.ndarray, k: int, n:
     Returns None when the first restart finds nothing inside the wanted set.
     """
     sa = which == "smallest"
-    changed = False
-    for _ in range(4):  # X is M-orthonormal on entry and after each merge
+
+    def run(X: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         shift = (2.0 * norm + 1.0) * (1.0 if sa else -1.0)
-        deflated = aslinearoperator(_deflated(op, M, X, shift))
         kk = min(k, n - 1 - X.shape[1])
         if kk < 1:
-            break
-        mu, Y = _arpack(deflated, k=kk, M=M, which="SA" if sa else "LA", tol=tol * 1e-2,
-                        maxiter=maxiter, v0=g.standard_normal(n))
-        merged = _merge_new(lam, X, mu, Y, k, which, _gap(tol, norm))
-        if merged is None:
-            break
-        lam, X = merged
-        X = _m_orthonormalize(X, M)
-        changed = True
-    return (lam, X) if changed else None
+            return None
+        return _arpack(aslinearoperator(_deflated(op, M, X, shift)), k=kk, M=M,
+                       which="SA" if sa else "LA", tol=tol * 1e-2, maxiter=maxiter,
+                       v0=g.standard_normal(n))
+
+    return _restarted(run, lam, X, k, which, _gap(tol, norm), 4, M)
 
 
 def _shift_invert_restarts(solve: Callable[[np.ndarray], np.ndarray], s: float, A: Any,
@@ -755,23 +750,38 @@ def _shift_invert_restarts(solve: Callable[[np.ndarray], np.ndarray], s: float, 
     finds eigenvalues inside the wanted set (enough runs to fill ``k`` from a group
     ``b`` at a time, at least four). Returns None when the first restart finds nothing.
     """
-    changed = False
-    for _ in range(max(4, -(-k // b) + 1)):  # X is M-orthonormal on entry and after a merge
-        D = X if K is None else np.hstack([K, X])
-
+    def run(X: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         def accept(theta: np.ndarray, Y: np.ndarray) -> bool:
             return bool(np.all(_residuals(A, M, s + 1.0 / theta, Y) <= 0.5 * tol * norm))
 
         try:
             theta, Y, _, ok = block_lanczos_largest(
-                solve, A.shape[0], k, M=M, K=D, block=b, rtol=tol, accept=accept,
-                max_applies=(maxiter or 300) * b, dtype=X.dtype, rng=g)
+                solve, A.shape[0], k, M=M, K=X if K is None else np.hstack([K, X]),
+                block=b, rtol=tol, accept=accept, max_applies=(maxiter or 300) * b,
+                dtype=X.dtype, rng=g)
         except ValueError:  # the complement is too small for another run
+            return None
+        return (s + 1.0 / theta, Y) if ok else None
+
+    return _restarted(run, lam, X, k, "smallest", _gap(tol, norm),
+                      max(4, -(-k // b) + 1), M)
+
+
+def _restarted(run: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray] | None],
+               lam: np.ndarray, X: np.ndarray, k: int, which: str, margin: float,
+               passes: int, M: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """Merge what ``run`` (a solver with the found vectors deflated) finds, pass by pass.
+
+    Stops after ``passes``, or when a run returns None or nothing inside the wanted set.
+    ``X`` is M-orthonormal on entry and after each merge. Returns None when nothing
+    was merged.
+    """
+    changed = False
+    for _ in range(passes):
+        found = run(X)
+        if found is None:
             break
-        if not ok:
-            break
-        merged = _merge_new(lam, X, s + 1.0 / theta, Y, k, "smallest",
-                            _gap(tol, norm))
+        merged = _merge_new(lam, X, *found, k, which, margin)
         if merged is None:
             break
         lam, X = merged
