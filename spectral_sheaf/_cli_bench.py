@@ -20,9 +20,9 @@ SIZES = {
     "large": (700, 200000, 50000, 7),
 }
 # seconds: faster runs are timed three more times (seven below a second) and the
-# median of those kept. Single runs of 5 to 8 s moved by 30 % here (the same method, the same
-# matvecs), more than the margin auto is judged by; longer runs are timed once, to
-# bound the bench's time
+# median of those kept. Single runs of 5 to 8 s moved by 30 % here (the same method,
+# the same matvecs), more than the margin auto is judged by; longer runs are timed
+# once, to bound the bench's time
 REPEAT_BELOW = 20.0
 Method = Literal["auto", "shift_invert", "arpack", "lobpcg", "lobpcg_amg", "primme",
                  "dense"]

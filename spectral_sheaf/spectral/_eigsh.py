@@ -348,9 +348,10 @@ def eigsh(
             res = known[1] if known is not None and np.array_equal(known[0], lam) \
                 else _residuals(Aop, Mop, lam, X)
             missed = _missed_check(Aop, Mop, lam, X, which, tol, norm, g, counter, state)
-            repair = state.pop("repair", None)
+            # (restarts, whether an inconclusive check calls for them too), if any
+            repair, when_inconclusive = state.pop("repair", (None, False))
             if repair is not None and (missed.startswith("missed") or (
-                    "inconclusive" in missed and m == "arpack")):
+                    when_inconclusive and "inconclusive" in missed)):
                 try:
                     repaired = repair()
                 except (np.linalg.LinAlgError, RuntimeError) as exc:
@@ -558,7 +559,7 @@ def _solve(method: str, A: Any, M: Any, counter: _Counter, k: int, which: str, t
             return None if found is None else _finish(*found, K)
 
         # run by eigsh when the missed check finds a gap, or cannot rule one out
-        state["repair"] = repair
+        state["repair"] = (repair, True)
     elif method == "shift_invert":
         if which != "smallest":
             raise ValueError("method='shift_invert' is for which='smallest'; use 'arpack'")
@@ -613,7 +614,7 @@ def _solve(method: str, A: Any, M: Any, counter: _Counter, k: int, which: str, t
             # many components). Not where it cannot rule one out, as for ARPACK: the
             # block holds groups of up to 8, and the Krylov check, often inconclusive
             # on large graphs, would then double the solves (kNN 30000: 144 -> 272)
-            state["repair"] = repair_si
+            state["repair"] = (repair_si, False)
     elif method == "primme":
         try:
             import primme
