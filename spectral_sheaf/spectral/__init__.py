@@ -6,7 +6,7 @@ Bounds
     spectral_bounds, SpectralBounds, gershgorin_bounds, scaled_gershgorin_upper,
     detect_block_size
 Fourier
-    gft, igft, laplacian_kernel
+    gft, igft, laplacian_kernel, detect_laplacian_kernel
 Density
     spectral_density, SpectralDensity
 """
@@ -21,6 +21,7 @@ from ._bounds import (
 from ._density import SpectralDensity, spectral_density
 from ._eigsh import EigenResult, EigenSolverError, eigenvalue_count, eigsh
 from ._fourier import gft, igft, laplacian_kernel
+from ._kernel import detect_laplacian_kernel
 
 __all__ = [
     "EigenResult",
@@ -28,6 +29,7 @@ __all__ = [
     "SpectralBounds",
     "SpectralDensity",
     "detect_block_size",
+    "detect_laplacian_kernel",
     "eigenvalue_count",
     "eigsh",
     "gershgorin_bounds",

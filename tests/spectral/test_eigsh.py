@@ -38,12 +38,15 @@ def torus_spectrum(shape):
     return np.sort(total)
 
 
+@pytest.mark.parametrize("kernel", ["auto", None])
 @pytest.mark.parametrize("method", METHODS)
-def test_degenerate_groups_come_out_whole(method):
-    # torus 8 x 10: the 9 smallest eigenvalues are 0, then groups of 2 and 4
+def test_degenerate_groups_come_out_whole(method, kernel):
+    # torus 8 x 10: the 9 smallest eigenvalues are 0, then groups of 2 and 4; with the
+    # kernel detected (a graph Laplacian's) or iterated for
     L = graph_laplacian(grid_graph((8, 10), periodic=True))
     exact = torus_spectrum((8, 10))[:9]
-    r = eigsh(L, 9, method=method, rng=1)
+    r = eigsh(L, 9, method=method, rng=1, known_kernel=kernel)
+    assert (r.known_kernel is None) == (kernel is None)
     assert r.verified
     np.testing.assert_allclose(r.eigenvalues, exact, atol=1e-8)
     np.testing.assert_allclose(r.eigenvectors.T @ r.eigenvectors, np.eye(9), atol=1e-8)
@@ -56,7 +59,7 @@ def test_arpack_restarts_when_the_missed_check_finds_a_gap():
     # the deflation restarts fill it, and a second check confirms
     L = graph_laplacian(grid_graph((30, 30), periodic=True))
     exact = torus_spectrum((30, 30))[:20]
-    r = eigsh(L, 20, method="arpack", rng=0)
+    r = eigsh(L, 20, method="arpack", rng=0, known_kernel=None)
     assert r.verified
     assert r.missed_check.startswith("none missed (LOBPCG on the complement")
     assert "; after deflation restarts, which the first check called for: missed: LOBPCG " \
@@ -64,7 +67,7 @@ def test_arpack_restarts_when_the_missed_check_finds_a_gap():
     np.testing.assert_allclose(r.eigenvalues, exact, atol=1e-8)
     # where the first check finds no gap, ARPACK runs once (a kNN graph: simple spectrum)
     K = graph_laplacian(knn_graph(np.random.default_rng(3).random((2000, 3)), 10))
-    once = eigsh(K, 6, method="arpack", rng=0)
+    once = eigsh(K, 6, method="arpack", rng=0, known_kernel=None)
     assert once.verified
     assert once.missed_check.startswith("none missed (LOBPCG")
     assert "deflation" not in once.missed_check
@@ -86,9 +89,10 @@ def test_shift_invert_fills_groups_larger_than_its_block(normalization, k):
     # 40 disjoint paths: the kernel has 40 members, the next eigenvalue another 40,
     # more than the block Lanczos (block 8) holds of one eigenspace in exact arithmetic.
     # Where its first run returns the next eigenvalues in their place (the normalised
-    # Laplacians, here), the inertia count finds the gap and the restarts fill it
+    # Laplacians, here), the inertia count finds the gap and the restarts fill it (the
+    # kernel iterated for, not detected)
     L, spectrum = _paths(normalization)
-    r = eigsh(L, k, method="shift_invert", tol=1e-6, rng=0)
+    r = eigsh(L, k, method="shift_invert", tol=1e-6, rng=0, known_kernel=None)
     assert r.verified, r.missed_check
     np.testing.assert_allclose(r.eigenvalues, spectrum[:k], atol=1e-8)
     np.testing.assert_allclose(r.eigenvectors.T @ r.eigenvectors, np.eye(k), atol=1e-8)
