@@ -93,6 +93,17 @@ def _matmul_into(out, A, B, d, h):  # pragma: no cover - compiled
 
 
 @njit(cache=True, inline="always")
+def _add_product(out, A, B, d):  # pragma: no cover - compiled
+    """Add ``A B`` to ``out`` (d x d each), each entry's d terms in a register, in order."""
+    for k in range(d):
+        for b in range(d):
+            acc = out[k, b]
+            for a in range(d):
+                acc += A[k, a] * B[a, b]
+            out[k, b] = acc
+
+
+@njit(cache=True, inline="always")
 def _add_pair_gradient(dFu, dFv, Fu, Fv, dWu, Zu, dWv, Zv, Bm, d, h):  # pragma: no cover
     """Add an edge's gradient through its pair block ``F_u^T F_v`` to ``dFu``, ``dFv``.
 
@@ -110,17 +121,8 @@ def _add_pair_gradient(dFu, dFv, Fu, Fv, dWu, Zu, dWv, Zv, Bm, d, h):  # pragma:
             for c in range(h):
                 bab -= dWu[a, c] * Zv[b, c] + Zu[a, c] * dWv[b, c]
             Bm[a, b] = bab
-    for k in range(d):
-        for a in range(d):
-            acc = dFu[k, a]
-            for b in range(d):
-                acc += Fv[k, b] * Bm[a, b]
-            dFu[k, a] = acc
-        for b in range(d):
-            acc = dFv[k, b]
-            for a in range(d):
-                acc += Fu[k, a] * Bm[a, b]
-            dFv[k, b] = acc
+    _add_product(dFu, Fv, Bm.T, d)
+    _add_product(dFv, Fu, Bm, d)
 
 
 # matrices the cyclic Jacobi solver below works on at once, one per SIMD lane
@@ -389,12 +391,7 @@ def _add_degree_gradient(dFo, Fo, dD, g, d):  # pragma: no cover - compiled
     for a in range(d):
         for b in range(d):
             g[a, b] = dD[a, b] + dD[b, a]
-    for k in range(d):
-        for b in range(d):
-            acc = dFo[k, b]
-            for a in range(d):
-                acc += Fo[k, a] * g[a, b]
-            dFo[k, b] = acc
+    _add_product(dFo, Fo, g, d)
 
 
 # ------------------------------------------------------------------ orthogonal maps
