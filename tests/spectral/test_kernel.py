@@ -116,3 +116,19 @@ def test_bad_known_kernel_option():
     with pytest.raises(ValueError, match=r"known_kernel must be an array, 'auto' or None; "
                        r"got 'detect'"):
         eigsh(L, 2, known_kernel="detect")
+
+
+def test_constant_sheaf_kernel_is_detected():
+    # the other known kernel: a constant sheaf's, the indicators times the
+    # identity of the stalk (d per component); a general sheaf's is not read off
+    from spectral_sheaf.sheaf import random_sheaf, sheaf_laplacian
+
+    A = adjacency_from_edges([[0, 1], [1, 2], [3, 4]], 5)  # 2 components
+    for norm in ("none", "sym"):
+        L = sheaf_laplacian(random_sheaf(A, 3, kind="constant", rng=0), normalization=norm)
+        K = detect_laplacian_kernel(L)
+        assert K.shape == (15, 6)
+        np.testing.assert_allclose(L @ K, 0.0, atol=1e-15)
+        np.testing.assert_allclose(K.T @ K, np.eye(6), atol=1e-15)
+    L = sheaf_laplacian(random_sheaf(A, 3, kind="general", rng=0), normalization="none")
+    assert detect_laplacian_kernel(L) is None
