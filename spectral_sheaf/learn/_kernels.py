@@ -234,7 +234,8 @@ def laplacian_forward(F, X, indptr, nbr, eid, side):  # pragma: no cover - compi
     # one call of the eigen-solver (chunks hold whole groups but the last; a short
     # group fills its free lanes with I)
     n_chunks = min(n, 64)
-    size = -(-(n + n_chunks - 1) // max(n_chunks, 1) // _LANES) * _LANES
+    per_chunk = (n + n_chunks - 1) // max(n_chunks, 1)
+    size = (per_chunk + _LANES - 1) // _LANES * _LANES
     for chunk in prange(n_chunks):
         Au = np.empty((d, d, _LANES))  # the solver works in place
         wu = np.empty((d, _LANES))
