@@ -63,19 +63,36 @@ def _cholesky_qr(W: np.ndarray, MW: np.ndarray, M: Any,
 
 
 class _Basis:
-    """Preallocated M-orthonormal basis with its M-image."""
+    """Preallocated M-orthonormal basis with its M-image.
+
+    The known kernel ``K`` (with the vectors already found) sits in the columns in
+    front of the basis, in the same array, so that one product with the whole array
+    projects out both: a kernel of one column, projected on its own, cost as much as
+    the basis of 50 (a pass over the block each time, and a BLAS product of inner
+    dimension 1).
+    """
 
     def __init__(self, n: int, cols: int, dtype: Any, M: Any, K: np.ndarray | None,
                  b: int) -> None:
-        self.Q = np.empty((n, cols), dtype=dtype, order="F")
-        self.MQ = self.Q if M is None else np.empty((n, cols), dtype=dtype, order="F")
+        r = 0 if K is None else K.shape[1]
+        self.r = r
+        self._store = np.empty((n, r + cols), dtype=dtype, order="F")
+        if r:
+            self._store[:, :r] = K
+        self.Q = self._store[:, r:]
+        if M is None:
+            self._mstore = self._store
+        else:
+            self._mstore = np.empty((n, r + cols), dtype=dtype, order="F")
+            if r:
+                self._mstore[:, :r] = np.asarray(M @ K)
+        self.MQ = self._mstore[:, r:]
         self.M = M
-        self.K = K
-        self.MK = None if K is None or M is None else np.asarray(M @ K)
-        # scratch blocks, reused (M None): a product's result, and Cholesky QR's passes
-        self._tmp = np.empty((n, b), dtype=dtype) if M is None else None
-        self._qr = (np.empty((n, b), dtype=dtype), np.empty((n, b), dtype=dtype)) \
-            if M is None else None
+        # scratch blocks, reused (M None): a product's result, and Cholesky QR's passes;
+        # column-major, like the basis, so that a block copied into it is one stream
+        self._tmp = np.empty((n, b), dtype=dtype, order="F") if M is None else None
+        self._qr = (np.empty((n, b), dtype=dtype, order="F"),
+                    np.empty((n, b), dtype=dtype, order="F")) if M is None else None
 
     def _subtract(self, W: np.ndarray, Q: np.ndarray, c: np.ndarray) -> np.ndarray:
         """``W - Q c``, in place in ``W`` when a scratch block fits (M None)."""
@@ -90,27 +107,21 @@ class _Basis:
                                                                                 np.ndarray,
                                                                                 np.ndarray]:
         """Two passes of Gram-Schmidt against the known kernel and columns ``:upto``."""
+        r = self.r
         C = np.zeros((upto, W.shape[1]), dtype=W.dtype)
-        Q, MQ = self.Q[:, :upto], self.MQ[:, :upto]
-        if self.M is None and (not W.flags.writeable or np.may_share_memory(W, self.Q)):
+        if r + upto == 0:
+            return W, MW, C
+        Q, MQ = self._store[:, :r + upto], self._mstore[:, :r + upto]
+        if self.M is None and (not W.flags.writeable or np.may_share_memory(W, Q)):
             W = W.copy()  # the updates below are in place
         for _ in range(2):
-            if self.K is not None:
-                MK = self.K if self.MK is None else self.MK
-                ck = _mdot(MK, W)  # K^H M W
-                if self.M is None:
-                    W = MW = self._subtract(W, self.K, ck)
-                else:
-                    W = W - self.K @ ck
-                    MW = MW - MK @ ck
-            if upto:
-                c = _mdot(Q, MW)
-                C += c
-                if self.M is None:
-                    W = MW = self._subtract(W, Q, c)
-                else:
-                    W = W - Q @ c
-                    MW = MW - MQ @ c
+            c = _mdot(Q, MW)
+            C += c[r:]
+            if self.M is None:
+                W = MW = self._subtract(W, Q, c)
+            else:
+                W = W - Q @ c
+                MW = MW - MQ @ c
         return W, MW, C
 
     def new_block(self, W: np.ndarray, M: Any, upto: int, rng: np.random.Generator,
@@ -169,6 +180,8 @@ def block_lanczos_largest(
     rtol: float = 1e-10,
     max_applies: int = 10000,
     accept: Callable[[np.ndarray, np.ndarray], bool] | None = None,
+    residual_of: Callable[[np.ndarray], np.ndarray] | None = None,
+    atol: float = 0.0,
     dtype: Any = np.float64,
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray, int, bool]:
@@ -195,7 +208,16 @@ def block_lanczos_largest(
         Cap on the columns passed to ``apply``.
     accept : callable, optional
         Called with the converged (theta, X); returning False tightens ``rtol``
-        a hundredfold and goes on (the caller checks the true residuals).
+        (or ``atol``) a hundredfold and goes on (the caller checks the true residuals).
+    residual_of : callable, optional
+        For shift-invert, ``S = (A - sigma M)^{-1} M``: maps a block ``V`` to
+        ``(A - sigma M) V``. A Ritz pair is then converged when the residual of the
+        original problem, ``||A x - lambda M x||`` with ``lambda = sigma + 1 / theta``,
+        is at most ``atol``; that residual is ``||(A - sigma M) V E y|| / |theta|``
+        (``V`` the open block), one product with ``A`` and no solve. ``rtol`` is then
+        a gate: the product is formed only once every wanted pair meets it.
+    atol : float
+        See ``residual_of``.
     dtype : dtype
     rng : Generator
 
@@ -229,6 +251,7 @@ def block_lanczos_largest(
     E = np.zeros((b, 0), dtype=dtype)
     applies = 0
     tightened = 0
+    ratio: float | None = None  # A's residuals over our own, where last measured
     while True:
         W = np.asarray(apply(basis.MQ[:, p:p + b]))
         applies += b
@@ -251,8 +274,23 @@ def block_lanczos_largest(
             continue
         theta, Y = scipy.linalg.eigh(T)
         want = np.arange(p - 1, p - 1 - k, -1)
-        res = np.linalg.norm(E @ Y[:, want], axis=0)
-        done = bool(np.all(res <= rtol * np.abs(theta[want])))
+        EY = E @ Y[:, want]
+        own = np.linalg.norm(EY, axis=0) / np.abs(theta[want])
+        done = bool(np.all(own <= rtol))
+        if done and residual_of is not None:
+            # skipped while the last measured ratio of A's residuals to our own says
+            # they are still more than twice too large
+            done = ratio is None or float(own.max()) * ratio <= 2.0 * atol
+            if done:
+                # M x = (A - sigma M) S x = (A - sigma M) (theta x + V E y), so that
+                # A x - lambda M x = -(A - sigma M) V E y / theta (the norms through
+                # the b x b Gram matrix of (A - sigma M) V: no (n, k) array)
+                R = np.asarray(residual_of(Vn))
+                G = _mdot(R, R)
+                res2 = np.einsum("ij,ij->j", EY.conj(), G @ EY).real
+                res = np.sqrt(np.maximum(res2, 0.0)) / np.abs(theta[want])
+                ratio = float(np.max(res / np.maximum(own, np.finfo(float).tiny)))
+                done = bool(np.all(res <= atol))
         if done or applies >= max_applies:
             X = basis.Q[:, :p] @ Y[:, want]
             if not done:
@@ -261,6 +299,7 @@ def block_lanczos_largest(
                 return theta[want], X, applies, True
             tightened += 1
             rtol *= 1e-2
+            atol *= 1e-2
         if p + b > max_dim:
             # thick restart with the top Ritz vectors
             kept = np.arange(p - 1, p - 1 - keep, -1)

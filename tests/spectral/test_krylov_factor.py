@@ -189,6 +189,55 @@ def test_block_lanczos_survives_an_invariant_subspace():
     np.testing.assert_allclose(top, [3, 3, 2, 2], rtol=1e-12)
 
 
+
+@pytest.mark.parametrize("mass", [False, True])
+def test_block_lanczos_stops_on_the_residuals_of_a_itself(mass):
+    # shift-invert of a grid Laplacian (kernel deflated), with and without a mass
+    # matrix: with residual_of the stop is A's residual, read from the Lanczos
+    # relation; the pairs returned meet atol, a looser atol stops sooner, and the
+    # estimate agrees with the residual formed from A
+    L = graph_laplacian(grid_graph((30, 30)))
+    n = L.shape[0]
+    M = sp.diags_array(np.random.default_rng(0).uniform(0.5, 2.0, n)) if mass else None
+    s = -1e-3
+    B = L - s * (sp.eye_array(n) if M is None else M)
+    f = SymmetricFactor(sp.csc_array(B), definite=True)
+    K = np.ones((n, 1))
+    K /= np.sqrt(K.T @ (K if M is None else M @ K))
+
+    def solve(V):
+        return f.solve(V)
+
+    def shifted(V):
+        return B @ V
+
+    runs = {}
+    for atol in (1e-3, 1e-6, 1e-9):
+        seen = []
+
+        def accept(theta, X, seen=seen):
+            seen.append((theta, X))
+            return True
+
+        theta, X, used, ok = block_lanczos_largest(
+            solve, n, 6, M=M, K=K, block=4, rtol=1e-1, residual_of=shifted, atol=atol,
+            accept=accept, rng=np.random.default_rng(1))
+        assert ok and len(seen) == 1
+        lam = s + 1.0 / theta
+        MX = X if M is None else M @ X
+        res = np.linalg.norm(L @ X - MX * lam, axis=0)
+        assert res.max() <= atol
+        runs[atol] = (used, res.max())
+    assert runs[1e-3][0] < runs[1e-9][0]
+    assert runs[1e-9][1] < 1e-3 * runs[1e-3][1]
+    # against the closed form (the grid's spectrum, with M: a dense solve)
+    if M is None:
+        one = 2 - 2 * np.cos(np.pi * np.arange(30) / 30)
+        exact = np.sort((one[:, None] + one[None, :]).ravel())[1:7]
+    else:
+        exact = scipy.linalg.eigh(L.toarray(), M.toarray(), eigvals_only=True)[1:7]
+    np.testing.assert_allclose(np.sort(lam), exact, atol=1e-8)
+
 def test_shift_invert_handles_an_indefinite_matrix():
     # -1e-6 ||A|| would lie inside this spectrum: the shift is placed below a Lanczos
     # estimate of lambda_min instead, and the inertia of the factor confirms it
