@@ -216,10 +216,12 @@ def eigsh(
         ``"shift_invert"`` (``which="smallest"``): thick-restart block Lanczos on
         ``(A - sigma M)^{-1} M`` with one sparse factorisation (see
         ``factorization``), solved a block at a time; ``sigma`` defaults to just below
-        the spectrum, placed and confirmed by the inertia of the factorisation; where
-        the missed check finds a gap (a degenerate group with more members than the
-        block of 8 holds, such as the kernel of a graph with many components: 78 for
-        cora), deflation restarts on the same factorisation.
+        the spectrum, placed and confirmed by the inertia of the factorisation; it
+        stops when every pair's residual ``||A x - lambda M x||``, read from the
+        Lanczos relation at the cost of one product with ``A``, is below
+        ``0.4 tol ||A||``; where the missed check finds a gap (a degenerate group with
+        more members than the block of 8 holds, such as the kernel of a graph with many
+        components: 78 for cora), deflation restarts on the same factorisation.
         ``"lobpcg"``: block LOBPCG with a random start, the known kernel passed as
         constraints (shifted out of the way on small problems, where SciPy's LOBPCG
         solves densely). ``"lobpcg_amg"``: the same with a pyamg smoothed-aggregation V-cycle
