@@ -10,7 +10,8 @@ their answers are run through the same residual and missed-eigenvalue checks as 
 
 Run: ``python benchmarks/compare_eigen.py`` (``--quick`` for small sizes; ``--big`` for
 the issue's target problem alone: the 20 smallest pairs of the 700 x 700 grid Laplacian,
-490k rows, to tol 1e-6, each solver timed once, since one run takes tens of seconds;
+490k rows, to tol 1e-6, each solver timed twice and the faster run kept, since the
+first run in a process pays for fresh memory;
 ``--factor`` for the two factorisations behind shift-invert side by side, SuperLU and
 CHOLMOD, the latter where scikit-sparse is installed; ``--dimension`` for the evidence
 behind ``auto``'s choice between ARPACK and LOBPCG on graphs of high estimated
@@ -242,14 +243,22 @@ def factor_table() -> None:
 
 
 def big() -> None:
-    """The 700 x 700 grid, k = 20, tol = 1e-6: ours next to scipy eigsh shift-invert."""
+    """The 700 x 700 grid, k = 20, tol = 1e-6: ours next to scipy eigsh shift-invert.
+
+    Each solver runs twice and the faster run is reported (LOBPCG with AMG, at some
+    40 s, once). On this VM the first touch of memory the process has not used before
+    costs about 2.7 ms a MB (measured: 0.7 s to fill a fresh 266 MB array, 20 ms to
+    fill the next one), so whichever solver ran first paid several seconds more:
+    3.6 s on the same CHOLMOD shift-invert, 11.9 s first against 8.3 s third.
+    """
     import time
 
     side, k, tol = 700, 20, 1e-6
     L = graph_laplacian(grid_graph((side, side)))
     exact = grid_exact(side, k)
     norm = _norm_bound(L)
-    print(f"grid {side}x{side} ({L.shape[0]} rows), k = {k}, tol = {tol:g}; one run each")
+    print(f"grid {side}x{side} ({L.shape[0]} rows), k = {k}, tol = {tol:g}; the faster of "
+          f"two runs each")
     header = (f"{'solver':<44}{'seconds':>9}{'solves/matvecs':>16}{'max rel res':>13}"
               f"{'max |err|':>11}{'verified':>10}")
     print(header)
@@ -262,6 +271,9 @@ def big() -> None:
         t0 = time.perf_counter()
         try:
             r = eigsh(L, k, method=method, tol=tol, rng=0, factorization=backend)
+            if method != "lobpcg_amg":  # a second run, timed alike (see big's notes)
+                r = min(r, eigsh(L, k, method=method, tol=tol, rng=0,
+                                 factorization=backend), key=lambda x: x.wall_time)
         except EigenSolverError as exc:
             print(f"{'ours ' + method:<44}{time.perf_counter() - t0:>9.2f}  raised: "
                   f"{str(exc)[:70]}")
@@ -272,9 +284,11 @@ def big() -> None:
               f"{r.n_matvecs:>16}{r.residuals.max() / norm:>13.2e}"
               f"{np.abs(r.eigenvalues - exact).max():>11.2e}{r.verified!s:>10}")
         print(f"{'':<44}missed check: {r.missed_check[:90]}")
-    t0 = time.perf_counter()
-    lam, X = spla.eigsh(L, k, sigma=-1e-6 * norm, which="LM", tol=tol)
-    t_sc = time.perf_counter() - t0
+    t_sc = np.inf
+    for _ in range(2):
+        t0 = time.perf_counter()
+        lam, X = spla.eigsh(L, k, sigma=-1e-6 * norm, which="LM", tol=tol)
+        t_sc = min(t_sc, time.perf_counter() - t0)
     order = np.argsort(lam)
     rel, ok = check(L, lam[order], X[:, order], tol, norm)
     print(f"{'scipy eigsh sigma=-1e-6||A||':<44}{t_sc:>9.2f}{'-':>16}{rel:>13.2e}"
