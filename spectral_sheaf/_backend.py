@@ -18,6 +18,7 @@ import numpy as np
 import scipy.sparse as sp_cpu
 
 __all__ = [
+    "all_blas_threads",
     "array_namespace",
     "dense_product",
     "diagonal_matrix",
@@ -133,7 +134,25 @@ def diagonal_matrix(values: Any) -> Any:
     return sp_cpu.diags_array(values, format="csr")
 
 
-_blas: dict[str, Any] = {"modules": -1, "controller": None}
+_blas: dict[str, Any] = {"modules": -1, "controller": None, "width": 1}
+
+
+def _controller() -> Any:
+    """Return threadpoolctl's controller of the loaded pools, rebuilt after an import.
+
+    Each build records the widest BLAS pool it sees, the width that
+    :func:`all_blas_threads` restores.
+    """
+    from threadpoolctl import ThreadpoolController
+
+    if _blas["modules"] != len(sys.modules) or _blas["controller"] is None:
+        controller = ThreadpoolController()
+        _blas["controller"] = controller
+        _blas["modules"] = len(sys.modules)
+        widths = [lib.num_threads for lib in controller.lib_controllers
+                  if lib.user_api == "blas"]
+        _blas["width"] = max([_blas["width"], *widths])
+    return _blas["controller"]
 
 
 def one_blas_thread() -> AbstractContextManager:
@@ -144,13 +163,21 @@ def one_blas_thread() -> AbstractContextManager:
     SuiteSparse's), each as wide as the machine, and the threads one leaves spinning
     take the cores from the next. Measured on this project's 2-core machine,
     shift-invert (CHOLMOD) with k = 10 took 1.24 s instead of 2.93 s on a 3-D kNN graph
-    of 30000 nodes and 2.07 s instead of 5.57 s on an O(3) sheaf of 8000 nodes; on the
-    490k grid (k = 20) it was level. The controller (about 1 ms to build) is kept while
-    no module has been imported since, so entering costs some 20 microseconds.
+    of 30000 nodes and 2.07 s instead of 5.57 s on an O(3) sheaf of 8000 nodes. The
+    controller (about 1 ms to build) is kept while no module has been imported since,
+    so entering costs some 20 microseconds. :func:`all_blas_threads` lifts the limit
+    for the few calls long enough to pay for waking the threads.
     """
-    from threadpoolctl import ThreadpoolController
+    return _controller().limit(limits=1, user_api="blas")
 
-    if _blas["modules"] != len(sys.modules) or _blas["controller"] is None:
-        _blas["controller"] = ThreadpoolController()
-        _blas["modules"] = len(sys.modules)
-    return _blas["controller"].limit(limits=1, user_api="blas")
+
+def all_blas_threads() -> AbstractContextManager:
+    """Return a context in which every BLAS pool is as wide as the widest was found.
+
+    Undoes :func:`one_blas_thread` for one long call: CHOLMOD's factorisation of a
+    large matrix (its supernodal updates are dense BLAS). The width is that of the
+    widest BLAS pool seen by a controller: 1 where the user narrowed them all
+    (``OPENBLAS_NUM_THREADS=1``).
+    """
+    controller = _controller()
+    return controller.limit(limits=_blas["width"], user_api="blas")

@@ -172,3 +172,32 @@ def test_one_blas_thread_limits_every_blas_pool_and_restores_them():
     after = {d["filepath"]: d["num_threads"] for d in threadpool_info()
              if d["user_api"] == "blas"}
     assert after == before
+
+
+def test_all_blas_threads_lifts_one_blas_thread_for_one_call():
+    from threadpoolctl import threadpool_info
+
+    def widths():
+        return {d["filepath"]: d["num_threads"] for d in threadpool_info()
+                if d["user_api"] == "blas"}
+
+    before = widths()
+    with _backend.one_blas_thread():
+        with _backend.all_blas_threads():
+            assert set(widths().values()) == {max(before.values())}
+        assert set(widths().values()) == {1}
+    assert widths() == before
+
+
+def test_all_blas_threads_keeps_pools_the_user_narrowed(monkeypatch):
+    # a user who narrowed every pool to one thread keeps one inside all_blas_threads
+    from threadpoolctl import threadpool_limits
+
+    monkeypatch.setitem(_backend._blas, "width", 1)
+    monkeypatch.setitem(_backend._blas, "controller", None)
+    with threadpool_limits(limits=1, user_api="blas"):
+        from threadpoolctl import threadpool_info
+
+        with _backend.all_blas_threads():
+            assert {d["num_threads"] for d in threadpool_info()
+                    if d["user_api"] == "blas"} == {1}
