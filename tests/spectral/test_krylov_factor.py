@@ -305,3 +305,31 @@ def test_an_unsupported_scikit_sparse_is_named(monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # once only
         assert SymmetricFactor(L + sp.eye_array(100)).backend == "superlu"
+
+
+@pytest.mark.skipif(not HAVE_CHOLMOD, reason="scikit-sparse (cholmod extra) is not installed")
+def test_cholmod_factorises_large_matrices_with_every_blas_thread(monkeypatch):
+    # eigsh holds BLAS to one thread; CHOLMOD's factorisation of a matrix of 100k rows
+    # or more lifts that (and only that call), a smaller one does not
+    from contextlib import contextmanager
+
+    from spectral_sheaf import _backend
+
+    entered = []
+    wide = _backend.all_blas_threads
+
+    @contextmanager
+    def recording():
+        entered.append(True)
+        with wide():
+            yield
+
+    monkeypatch.setattr(_backend, "all_blas_threads", recording)
+    for side, expected in ((40, 0), (320, 1)):
+        entered.clear()
+        L = graph_laplacian(grid_graph((side, side)))
+        B = sp.csc_array(L + 1e-3 * sp.eye_array(L.shape[0]))
+        f = SymmetricFactor(B, definite=True, backend="cholmod")
+        assert len(entered) == expected
+        x = np.random.default_rng(0).standard_normal(L.shape[0])
+        np.testing.assert_allclose(B @ f.solve(x), x, atol=1e-8)
