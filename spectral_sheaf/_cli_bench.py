@@ -163,7 +163,7 @@ def run_eigen_bench(out: Path, *, size: str = "small", k: int = 10, tol: float =
             except EigenSolverError as exc:
                 rows.append({"matrix": name, "n": n, "method": method,
                              "seconds": time.perf_counter() - t0, "verified": False,
-                             "note": str(exc)[:200]})
+                             "note": str(exc)[:400]})
                 continue
             if reference is None:
                 reference = r.eigenvalues
@@ -224,14 +224,18 @@ def auto_summary(rows: list[dict[str, Any]]) -> str:
 
 def format_table(rows: list[dict[str, Any]]) -> str:
     """Format the rows as the table the command prints."""
-    lines = [f"{'matrix':<26}{'method':<14}{'chosen':<22}{'seconds':>9}{'matvecs':>9}"
+    width = max([26, *(len(r["matrix"]) + 2 for r in rows)])
+    lines = [f"{'matrix':<{width}}{'method':<14}{'chosen':<22}{'seconds':>9}{'matvecs':>9}"
              f"{'max rel res':>13}{'eig diff':>10}{'verified':>10}"]
     for r in rows:
         if "matvecs" not in r:
-            lines.append(f"{r['matrix']:<26}{r['method']:<14}{'-':<22}{r['seconds']:>9.2f}"
-                         f"{'-':>9}{'-':>13}{'-':>10}{'False':>10}  ({r['note'][:60]})")
+            # the reason, without the "method=... did not return ..." that the row says
+            reason = r["note"].split("eigenpairs; ", 1)[-1]
+            lines.append(f"{r['matrix']:<{width}}{r['method']:<14}{'-':<22}"
+                         f"{r['seconds']:>9.2f}{'-':>9}{'-':>13}{'-':>10}{'False':>10}"
+                         f"  ({reason[:120]})")
             continue
-        lines.append(f"{r['matrix']:<26}{r['method']:<14}{r['chosen']:<22}"
+        lines.append(f"{r['matrix']:<{width}}{r['method']:<14}{r['chosen']:<22}"
                      f"{r['seconds']:>9.2f}{r['matvecs']:>9}{r['max_rel_residual']:>13.2e}"
                      f"{r['max_eig_diff']:>10.1e}{r['verified']!s:>10}")
     return "\n".join(lines)

@@ -77,6 +77,27 @@ def test_bench_eigen_small(tmp_path, capsys):
     assert (tmp_path / "eigen.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_bench_table_shows_why_a_method_failed_and_fits_long_names():
+    from spectral_sheaf._cli_bench import format_table
+
+    note = ("method='arpack' did not return verified eigenpairs; arpack: failed "
+            "(ArpackNoConvergence: ARPACK error -1: No convergence (1001 iterations, "
+            "12/13 eigenvectors converged))")
+    rows = [{"matrix": "grid 200x200", "n": 40000, "method": "arpack", "seconds": 9.5,
+             "verified": False, "note": note},
+            {"matrix": "citeseer, 438 components (sym)", "n": 3327, "method": "auto",
+             "chosen": "shift_invert", "seconds": 0.05, "matvecs": 121,
+             "max_rel_residual": 3.7e-17, "max_eig_diff": 0.0, "verified": True}]
+    lines = format_table(rows).splitlines()
+    assert lines[1].endswith("(arpack: failed (ArpackNoConvergence: ARPACK error -1: No "
+                             "convergence (1001 iterations, 12/13 eigenvectors converged)))")
+    assert "(sym)  auto" in lines[2]
+    # the columns line up whatever the matrix names
+    ends = {line.index("False") + 5 if "False" in line else line.index("True") + 4
+            for line in lines[1:]}
+    assert len(ends) == 1
+
+
 @pytest.mark.parametrize(("args", "msg"), [
     (["-k", "0"], "-k must be >= 1; got 0"),
     (["--tol", "-1"], "--tol must be > 0; got -1.0"),
