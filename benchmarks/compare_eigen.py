@@ -271,13 +271,17 @@ def big() -> None:
         t0 = time.perf_counter()
         try:
             r = eigsh(L, k, method=method, tol=tol, rng=0, factorization=backend)
-            if method != "lobpcg_amg":  # a second run, timed alike (see big's notes)
-                r = min(r, eigsh(L, k, method=method, tol=tol, rng=0,
-                                 factorization=backend), key=lambda x: x.wall_time)
         except EigenSolverError as exc:
             print(f"{'ours ' + method:<44}{time.perf_counter() - t0:>9.2f}  raised: "
                   f"{str(exc)[:70]}")
             continue
+        if method != "lobpcg_amg":  # a second run, the faster kept (see big's notes)
+            try:
+                again = eigsh(L, k, method=method, tol=tol, rng=0, factorization=backend)
+                r = min(r, again, key=lambda x: x.wall_time)
+            except EigenSolverError as exc:
+                print(f"{'ours ' + method:<44}second run raised (the first is reported): "
+                      f"{str(exc)[:60]}")
         label = r.method if r.factorization is None else f"{r.method}/{r.factorization}"
         times[f"{method} ({label})"] = r.wall_time
         print(f"{'ours ' + method + ' (' + label + ')':<44}{r.wall_time:>9.2f}"

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import importlib
 import sys
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from types import ModuleType
 from typing import Any
 
@@ -134,28 +135,21 @@ def diagonal_matrix(values: Any) -> Any:
     return sp_cpu.diags_array(values, format="csr")
 
 
-_blas: dict[str, Any] = {"modules": -1, "controller": None, "width": 1}
+_blas: dict[str, Any] = {"modules": -1, "controller": None, "held": []}
 
 
 def _controller() -> Any:
-    """Return threadpoolctl's controller of the loaded pools, rebuilt after an import.
-
-    Each build records the widest BLAS pool it sees, the width that
-    :func:`all_blas_threads` restores.
-    """
+    """Return threadpoolctl's controller of the loaded pools, rebuilt after an import."""
     from threadpoolctl import ThreadpoolController
 
     if _blas["modules"] != len(sys.modules) or _blas["controller"] is None:
-        controller = ThreadpoolController()
-        _blas["controller"] = controller
+        _blas["controller"] = ThreadpoolController()
         _blas["modules"] = len(sys.modules)
-        widths = [lib.num_threads for lib in controller.lib_controllers
-                  if lib.user_api == "blas"]
-        _blas["width"] = max([_blas["width"], *widths])
     return _blas["controller"]
 
 
-def one_blas_thread() -> AbstractContextManager:
+@contextmanager
+def one_blas_thread() -> Iterator[None]:
     """Return a context in which every loaded BLAS pool runs one thread (threadpoolctl).
 
     For CPU solvers whose BLAS calls on tall blocks alternate with single-threaded
@@ -168,16 +162,27 @@ def one_blas_thread() -> AbstractContextManager:
     so entering costs some 20 microseconds. :func:`all_blas_threads` lifts the limit
     for the few calls long enough to pay for waking the threads.
     """
-    return _controller().limit(limits=1, user_api="blas")
+    controller = _controller()
+    # each pool's width on entry, which all_blas_threads puts back
+    widths = {lib.prefix: lib.num_threads for lib in controller.lib_controllers
+              if lib.user_api == "blas"}
+    _blas["held"].append(widths)
+    try:
+        with controller.limit(limits=1, user_api="blas"):
+            yield
+    finally:
+        _blas["held"].pop()
 
 
 def all_blas_threads() -> AbstractContextManager:
-    """Return a context in which every BLAS pool is as wide as the widest was found.
+    """Return a context that gives the BLAS pools back the widths they had before.
 
-    Undoes :func:`one_blas_thread` for one long call: CHOLMOD's factorisation of a
-    large matrix (its supernodal updates are dense BLAS). The width is that of the
-    widest BLAS pool seen by a controller: 1 where the user narrowed them all
-    (``OPENBLAS_NUM_THREADS=1``).
+    Undoes the innermost :func:`one_blas_thread` for one long call: CHOLMOD's
+    factorisation of a large matrix (its supernodal updates are dense BLAS). Each pool
+    gets the width it had when that context was entered, so a pool the user narrowed
+    (``OPENBLAS_NUM_THREADS=1``, ``threadpool_limits``) stays narrow. Outside
+    :func:`one_blas_thread` it changes nothing.
     """
-    controller = _controller()
-    return controller.limit(limits=_blas["width"], user_api="blas")
+    if not _blas["held"]:
+        return nullcontext()
+    return _controller().limit(limits=dict(_blas["held"][-1]))

@@ -1,4 +1,5 @@
 import importlib.util
+from contextlib import nullcontext
 
 import numpy as np
 import pytest
@@ -174,30 +175,35 @@ def test_one_blas_thread_limits_every_blas_pool_and_restores_them():
     assert after == before
 
 
-def test_all_blas_threads_lifts_one_blas_thread_for_one_call():
+def _blas_widths():
     from threadpoolctl import threadpool_info
 
-    def widths():
-        return {d["filepath"]: d["num_threads"] for d in threadpool_info()
-                if d["user_api"] == "blas"}
-
-    before = widths()
-    with _backend.one_blas_thread():
-        with _backend.all_blas_threads():
-            assert set(widths().values()) == {max(before.values())}
-        assert set(widths().values()) == {1}
-    assert widths() == before
+    return {d["filepath"]: d["num_threads"] for d in threadpool_info()
+            if d["user_api"] == "blas"}
 
 
-def test_all_blas_threads_keeps_pools_the_user_narrowed(monkeypatch):
-    # a user who narrowed every pool to one thread keeps one inside all_blas_threads
+def test_all_blas_threads_lifts_one_blas_thread_for_one_call():
+    # pools of different widths (where the machine has two cores or more): each gets
+    # its own width back, not the widest
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    prefixes = sorted({d["prefix"] for d in threadpool_info() if d["user_api"] == "blas"})
+    with threadpool_limits(limits={prefixes[0]: 1}) if len(prefixes) > 1 else nullcontext():
+        before = _blas_widths()
+        with _backend.one_blas_thread():
+            assert set(_blas_widths().values()) == {1}
+            with _backend.all_blas_threads():
+                assert _blas_widths() == before
+            assert set(_blas_widths().values()) == {1}
+        assert _blas_widths() == before
+
+
+def test_all_blas_threads_keeps_pools_the_user_narrowed():
     from threadpoolctl import threadpool_limits
 
-    monkeypatch.setitem(_backend._blas, "width", 1)
-    monkeypatch.setitem(_backend._blas, "controller", None)
     with threadpool_limits(limits=1, user_api="blas"):
-        from threadpoolctl import threadpool_info
-
+        with _backend.one_blas_thread(), _backend.all_blas_threads():
+            assert set(_blas_widths().values()) == {1}
+        # outside one_blas_thread it changes nothing
         with _backend.all_blas_threads():
-            assert {d["num_threads"] for d in threadpool_info()
-                    if d["user_api"] == "blas"} == {1}
+            assert set(_blas_widths().values()) == {1}

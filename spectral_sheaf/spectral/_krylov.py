@@ -208,7 +208,7 @@ def block_lanczos_largest(
         Cap on the columns passed to ``apply``.
     accept : callable, optional
         Called with the converged (theta, X); returning False tightens ``rtol``
-        (or ``atol``) a hundredfold and goes on (the caller checks the true residuals).
+        and ``atol`` a hundredfold and goes on (the caller checks the true residuals).
     residual_of : callable, optional
         For shift-invert, ``S = (A - sigma M)^{-1} M``: maps a block ``V`` to
         ``(A - sigma M) V``. A Ritz pair is then converged when the residual of the
@@ -235,6 +235,8 @@ def block_lanczos_largest(
     max_dim = max(3 * k, k + 4 * b) if max_dim is None else max_dim
     max_dim = min(max_dim, n - r - b)
     keep = min(max(k + b, k + k // 2), max_dim - b)
+    if residual_of is not None and not atol > 0:
+        raise ValueError(f"atol must be > 0 with residual_of; got {atol!r}")
     if max_dim < k + b or keep < k:
         raise ValueError("problem too small for the block Lanczos solver")
     basis = _Basis(n, max_dim + b, dtype, M, K, b)
@@ -251,7 +253,8 @@ def block_lanczos_largest(
     E = np.zeros((b, 0), dtype=dtype)
     applies = 0
     tightened = 0
-    ratio: float | None = None  # A's residuals over our own, where last measured
+    ratio: np.ndarray | None = None  # A's residuals over our own, where last measured
+    skipped = 0  # steps in a row whose product with A the ratios skipped
     while True:
         W = np.asarray(apply(basis.MQ[:, p:p + b]))
         applies += b
@@ -275,12 +278,16 @@ def block_lanczos_largest(
         theta, Y = scipy.linalg.eigh(T)
         want = np.arange(p - 1, p - 1 - k, -1)
         EY = E @ Y[:, want]
-        own = np.linalg.norm(EY, axis=0) / np.abs(theta[want])
+        size = np.maximum(np.abs(theta[want]), np.finfo(float).tiny)
+        own = np.linalg.norm(EY, axis=0) / size
         done = bool(np.all(own <= rtol))
         if done and residual_of is not None:
-            # skipped while the last measured ratio of A's residuals to our own says
-            # they are still more than twice too large
-            done = ratio is None or float(own.max()) * ratio <= 2.0 * atol
+            # skipped (at most twice running) while the ratios of A's residuals to our
+            # own, pair by pair where last measured, say some are still more than twice
+            # too large
+            done = (ratio is None or skipped >= 2
+                    or float(np.max(own * ratio)) <= 2.0 * atol)
+            skipped = 0 if done else skipped + 1
             if done:
                 # M x = (A - sigma M) S x = (A - sigma M) (theta x + V E y), so that
                 # A x - lambda M x = -(A - sigma M) V E y / theta (the norms through
@@ -288,8 +295,8 @@ def block_lanczos_largest(
                 R = np.asarray(residual_of(Vn))
                 G = _mdot(R, R)
                 res2 = np.einsum("ij,ij->j", EY.conj(), G @ EY).real
-                res = np.sqrt(np.maximum(res2, 0.0)) / np.abs(theta[want])
-                ratio = float(np.max(res / np.maximum(own, np.finfo(float).tiny)))
+                res = np.sqrt(np.maximum(res2, 0.0)) / size
+                ratio = res / np.maximum(own, np.finfo(float).tiny)
                 done = bool(np.all(res <= atol))
         if done or applies >= max_applies:
             X = basis.Q[:, :p] @ Y[:, want]

@@ -228,9 +228,15 @@ def test_block_lanczos_stops_on_the_residuals_of_a_itself(mass):
         MX = X if M is None else M @ X
         res = np.linalg.norm(L @ X - MX * lam, axis=0)
         assert res.max() <= atol
+        # and not far below: the estimate from the Lanczos relation is A's residual
+        # (0.24-0.82 atol here; a block step cuts it some 5x), not a cautious bound
+        assert res.max() >= 0.05 * atol
         runs[atol] = (used, res.max())
     assert runs[1e-3][0] < runs[1e-9][0]
     assert runs[1e-9][1] < 1e-3 * runs[1e-3][1]
+    with pytest.raises(ValueError, match=r"atol must be > 0 with residual_of; got 0\.0"):
+        block_lanczos_largest(solve, n, 6, M=M, K=K, block=4, residual_of=shifted,
+                              rng=np.random.default_rng(1))
     # against the closed form (the grid's spectrum, with M: a dense solve)
     if M is None:
         one = 2 - 2 * np.cos(np.pi * np.arange(30) / 30)
