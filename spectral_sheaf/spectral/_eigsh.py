@@ -627,10 +627,9 @@ def _solve(method: str, A: Any, M: Any, counter: _Counter, k: int, which: str, t
                 return bool(np.all(res <= 0.5 * tol * norm))
 
             theta, X, _, _ = block_lanczos_largest(
-                solve, n, kk, M=M, K=K, block=b, rtol=_gate(tol), accept=accept,
-                residual_of=_shifted(A, M, s), atol=_LANCZOS_MARGIN * tol * norm,
-                max_applies=(maxiter or 300) * b, dtype=np.result_type(A.dtype, float),
-                rng=g)
+                solve, n, kk, M=M, K=K, block=b, accept=accept,
+                **_lanczos_stop(A, M, s, tol, norm, maxiter, b),
+                dtype=np.result_type(A.dtype, float), rng=g)
             lam = s + 1.0 / theta
             if accepted and accepted[0][0] is X and K is None:
                 # eigsh reports these residuals rather than computing them again
@@ -808,25 +807,24 @@ def _arpack_restarts(op: Any, M: Any, lam: np.ndarray, X: np.ndarray, k: int, n:
 _LANCZOS_MARGIN = 0.4
 
 
-def _gate(tol: float) -> float:
-    """When the Lanczos starts to form A's residuals: its own residuals at 1000 tol.
+def _lanczos_stop(A: Any, M: Any, s: float, tol: float, norm: float,
+                  maxiter: int | None, b: int) -> dict[str, Any]:
+    """Return the stopping rule of the shift-invert Lanczos as its keyword arguments.
 
-    Those overestimate A's by 10-100x on graph Laplacians (the 700 x 700 grid: 1e-4
-    theta against 5e-6 ||A||), so the product of A with the open block (half the cost
-    of a solve there, in SciPy's CSR kernel) is formed in the last few steps only.
+    A's residuals, formed by one product of ``A - s M`` with the open block, below
+    ``_LANCZOS_MARGIN * tol * norm``. The product is formed only once the Lanczos's own
+    residuals reach ``1000 tol`` (``rtol``, a gate): those overestimate A's by 10-100x
+    on graph Laplacians (the 700 x 700 grid: 1e-4 theta against 5e-6 ||A||), and the
+    product costs a third of a solve there (SciPy's CSR kernel, 8 columns).
     """
-    return min(1e-2, 1e3 * tol)
-
-
-def _shifted(A: Any, M: Any, s: float) -> Callable[[np.ndarray], np.ndarray]:
-    """``V -> (A - s M) V``, for the Lanczos residuals of the shift-inverted problem."""
-    def product(V: np.ndarray) -> np.ndarray:
+    def shifted(V: np.ndarray) -> np.ndarray:
         R = np.asarray(A @ V)  # a new array: updated in place
         R = R.astype(np.result_type(R.dtype, V.dtype), copy=False)
         R -= s * (V if M is None else np.asarray(M @ V))
         return R
 
-    return product
+    return {"rtol": min(1e-2, 1e3 * tol), "residual_of": shifted,
+            "atol": _LANCZOS_MARGIN * tol * norm, "max_applies": (maxiter or 300) * b}
 
 
 def _shift_invert_restarts(solve: Callable[[np.ndarray], np.ndarray], s: float, A: Any,
@@ -850,8 +848,7 @@ def _shift_invert_restarts(solve: Callable[[np.ndarray], np.ndarray], s: float, 
         try:
             theta, Y, _, ok = block_lanczos_largest(
                 solve, A.shape[0], k, M=M, K=X if K is None else np.hstack([K, X]),
-                block=b, rtol=_gate(tol), accept=accept, residual_of=_shifted(A, M, s),
-                atol=_LANCZOS_MARGIN * tol * norm, max_applies=(maxiter or 300) * b,
+                block=b, accept=accept, **_lanczos_stop(A, M, s, tol, norm, maxiter, b),
                 dtype=X.dtype, rng=g)
         except ValueError:  # the complement is too small for another run
             return None
