@@ -18,6 +18,12 @@ are fixed to 1: on it the layer diffuses by the augmented normalised graph Lapla
 reference implementation's ``add_lp``). The learned maps fill the first ``d``
 dimensions; every other shape above reads ``d + 1`` for ``d``.
 
+With ``shared_maps`` one sheaf learner ``P_0``, applied to the encoder's output, gives
+the maps of every layer (the reference implementation's default, ``nonlinear=False``:
+one Laplacian ``Delta_0`` for all layers); otherwise each layer predicts its own from
+its input. The reverse pass then sums the layers' gradients with respect to the shared
+maps before it goes through the learner once.
+
 The reverse pass is written out by hand. The per-edge and per-node work, the
 element-wise steps of each layer (fused, one pass each) and the sparse feature products
 are Numba kernels (:mod:`._kernels`); the dense products are BLAS. The sheaf learners'
@@ -74,6 +80,12 @@ class NSDConfig:
     dropout: float = 0.0
     input_dropout: float = 0.0
     low_pass: bool = False
+    shared_maps: bool = False
+
+    @property
+    def learners(self) -> int:
+        """Sheaf learners: one per layer, or one for all with ``shared_maps``."""
+        return 1 if self.shared_maps else self.layers
 
     @property
     def stalk(self) -> int:
@@ -144,7 +156,8 @@ def init_params(config: NSDConfig, rng: np.random.Generator) -> dict[str, np.nda
         "b_out": uniform(s * h, (config.n_classes,)),
     }
     for layer in range(config.layers):
-        p[f"P{layer}"] = uniform(2 * s * h, (2 * s * h, config.map_params))
+        if layer < config.learners:
+            p[f"P{layer}"] = uniform(2 * s * h, (2 * s * h, config.map_params))
         # as the reference code: identity on the stalks, orthogonal on the channels
         p[f"W1_{layer}"] = np.eye(s)
         p[f"W2_{layer}"] = np.linalg.qr(rng.standard_normal((h, h)))[0]
@@ -270,15 +283,18 @@ def forward_backward(
     x = elu_dropout(H, mask_enc).reshape(n, d, h)
     tape = []
     for layer in range(L):
-        P, W1, W2 = params[f"P{layer}"], params[f"W1_{layer}"], params[f"W2_{layer}"]
+        W1, W2 = params[f"W1_{layer}"], params[f"W2_{layer}"]
+        learns = layer < config.learners  # shared maps: layer 0's serve every layer
         t_eps = np.tanh(params[f"eps{layer}"])
-        mask_m = _dropout_mask(rng, config.dropout if layer > 0 else 0.0, x.shape)
+        mask_m = (_dropout_mask(rng, config.dropout if layer > 0 else 0.0, x.shape)
+                  if learns else NO_MASK)
         mask_d = _dropout_mask(rng, config.dropout, x.shape)
         xf, xd, X1 = mix_stalks(W1, x, mask_m, mask_d)
         xf = xf.reshape(n, d * h)
-        T = predict_map_params(xf, P, graph)[0]
+        if learns:
+            T = predict_map_params(xf, params[f"P{layer}"], graph)[0]
+            maps, Q, Minv = layer_maps(T, config, m)
         X2 = (X1.reshape(n * d, h) @ W2).reshape(n, d, h)
-        maps, Q, Minv = layer_maps(T, config, m)
         if config.sheaf == "diag":  # the maps' diagonals (m, 2, d), a kernel of their own
             Y, *lap = laplacian_forward_diag(maps, X2, *inc)
         elif config.sheaf in ("orthogonal", "identity"):  # sides-major (2m, d, d)
@@ -303,9 +319,10 @@ def forward_backward(
     g["W_out"] = xf.T @ dlogits
     g["b_out"] = dlogits.sum(axis=0)
     dx = (dlogits @ params["W_out"].T).reshape(n, d, h)
+    shared_dmaps = None  # shared maps: the later layers' gradients, summed
     for layer in range(L - 1, -1, -1):
         x, xf, T, maps, Q, Minv, mask_m, mask_d, xd, X1, X2, Y, lap, t_eps = tape[layer]
-        P, W1, W2 = params[f"P{layer}"], params[f"W1_{layer}"], params[f"W2_{layer}"]
+        W1, W2 = params[f"W1_{layer}"], params[f"W2_{layer}"]
         dY, dx_prev, dt = elu_residual_backward(dx, x, Y, t_eps)
         g[f"eps{layer}"] = dt * (1.0 - t_eps**2)
         if config.sheaf == "diag":
@@ -314,13 +331,20 @@ def forward_backward(
             dX2, dmaps = laplacian_backward_orth(dY, maps, edges, *inc, *lap)
         else:
             dX2, dmaps = laplacian_backward(dY, maps, X2, edges, *inc, *lap)
-        dT = layer_maps_backward(dmaps, Q, Minv, config, m)
         dX2 = dX2.reshape(n * d, h)
         g[f"W2_{layer}"] = X1.reshape(n * d, h).T @ dX2
         dX1 = (dX2 @ W2.T).reshape(n, d, h)
-        dN1, dN2 = scatter_tanh_backward(dT, T, inc[0], inc[2], inc[3])
-        g[f"P{layer}"] = np.vstack([xf.T @ dN1, xf.T @ dN2])
-        dxf = dN1 @ P[: d * h].T + dN2 @ P[d * h:].T
+        if layer >= config.learners:  # a shared map's user: add to its gradient
+            shared_dmaps = dmaps if shared_dmaps is None else shared_dmaps + dmaps
+            dxf = np.zeros((n, d * h))
+        else:
+            if shared_dmaps is not None:
+                dmaps = dmaps + shared_dmaps
+            P = params[f"P{layer}"]
+            dT = layer_maps_backward(dmaps, Q, Minv, config, m)
+            dN1, dN2 = scatter_tanh_backward(dT, T, inc[0], inc[2], inc[3])
+            g[f"P{layer}"] = np.vstack([xf.T @ dN1, xf.T @ dN2])
+            dxf = dN1 @ P[: d * h].T + dN2 @ P[d * h:].T
         # dx_prev += W1^T dX1 * mask_d + dxf * mask_m, in place
         g[f"W1_{layer}"] = mix_stalks_backward(W1, dX1, xd, mask_d, dxf.reshape(n, d, h),
                                                mask_m, dx_prev)

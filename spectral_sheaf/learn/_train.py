@@ -168,6 +168,10 @@ class SheafDiffusionClassifier(ClassifierMixin, BaseEstimator):
         Append a stalk dimension whose restriction maps are fixed to 1 (``d + 1`` in
         all, the reference implementation's ``add_lp``): plain graph diffusion beside
         the learned sheaf.
+    shared_maps : bool
+        One sheaf learner, on the encoder's output, gives the restriction maps of
+        every layer (the reference implementation's default, ``nonlinear=False``);
+        ``False``: each layer predicts its own from its input.
     random_state : int, Generator or None
         Initialisation and dropout.
 
@@ -184,7 +188,7 @@ class SheafDiffusionClassifier(ClassifierMixin, BaseEstimator):
                  dropout: float = 0.5, input_dropout: float = 0.0, lr: float = 0.02,
                  weight_decay: float = 5e-3, sheaf_decay: float = 5e-4, epochs: int = 500,
                  patience: int = 100, stop_on: str = "acc", low_pass: bool = False,
-                 random_state: Any = None) -> None:
+                 shared_maps: bool = False, random_state: Any = None) -> None:
         self.sheaf = sheaf
         self.d = d
         self.hidden = hidden
@@ -198,6 +202,7 @@ class SheafDiffusionClassifier(ClassifierMixin, BaseEstimator):
         self.patience = patience
         self.stop_on = stop_on
         self.low_pass = low_pass
+        self.shared_maps = shared_maps
         self.random_state = random_state
 
     def _config(self, n_features: int, n_classes: int) -> NSDConfig:
@@ -210,6 +215,7 @@ class SheafDiffusionClassifier(ClassifierMixin, BaseEstimator):
             dropout=check_in_range(self.dropout, "dropout", 0.0, 0.99),
             input_dropout=check_in_range(self.input_dropout, "input_dropout", 0.0, 0.99),
             low_pass=check_bool(self.low_pass, "low_pass"),
+            shared_maps=check_bool(self.shared_maps, "shared_maps"),
         )
 
     def fit(self, adjacency: Any, features: Any, labels: Any, train_mask: Any,
@@ -358,8 +364,9 @@ def _layer_states(params: dict[str, np.ndarray], X: Any, graph: GraphStructure,
     x = elu_dropout(H, NO_MASK).reshape(n, d, h)
     out = []
     for layer in range(config.layers):
-        T = predict_map_params(x.reshape(n, d * h), params[f"P{layer}"], graph)[0]
-        F = maps_from_params(T, config, len(graph.edges))  # sides-major
+        if layer < config.learners:  # shared maps: layer 0's serve every layer
+            T = predict_map_params(x.reshape(n, d * h), params[f"P{layer}"], graph)[0]
+            F = maps_from_params(T, config, len(graph.edges))  # sides-major
         X1 = mix_stalks(params[f"W1_{layer}"], x, NO_MASK, NO_MASK)[2]
         X2 = (X1.reshape(n * d, h) @ params[f"W2_{layer}"]).reshape(n, d, h)
         Y = laplacian_forward(F, X2, *graph.incidence)[0]

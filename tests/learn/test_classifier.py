@@ -137,6 +137,8 @@ def test_bad_input(heterophilous):
         SheafDiffusionClassifier(lr=0.0, epochs=1).fit(A, X, y, train, val)
     with pytest.raises(TypeError, match="low_pass must be True or False; got str 'yes'"):
         SheafDiffusionClassifier(low_pass="yes", epochs=1).fit(A, X, y, train, val)
+    with pytest.raises(TypeError, match="shared_maps must be True or False; got int 1"):
+        SheafDiffusionClassifier(shared_maps=1, epochs=1).fit(A, X, y, train, val)
     with pytest.raises(ValueError, match=r"stop_on must be one of \{'acc', 'loss'\}; got 'f1'"):
         SheafDiffusionClassifier(stop_on="f1", epochs=1).fit(A, X, y, train, val)
 
@@ -192,3 +194,20 @@ def test_low_pass_dimension_is_plain_graph_diffusion(heterophilous, sheaf):
     np.testing.assert_array_equal(maps[..., 2, :2], 0.0)
     assert np.abs(maps[..., :2, :2]).max() > 0.05  # the learned block is not fixed
     assert model.dirichlet_energies().shape == (2, 2)
+
+
+def test_shared_maps_give_every_layer_the_same_sheaf(heterophilous):
+    data, train, val, _ = heterophilous
+    model = SheafDiffusionClassifier(sheaf="general", d=2, hidden=3, layers=3, epochs=5,
+                                     shared_maps=True, random_state=0)
+    model.fit(data.adjacency, data.features, data.labels, train, val)
+    assert "P0" in model.params_
+    assert "P1" not in model.params_  # one sheaf learner
+    first = model.learned_sheaf(0).maps
+    assert np.abs(first).max() > 0.05
+    for layer in (1, 2):
+        np.testing.assert_array_equal(model.learned_sheaf(layer).maps, first)
+    per_layer = SheafDiffusionClassifier(sheaf="general", d=2, hidden=3, layers=3, epochs=5,
+                                         random_state=0)
+    per_layer.fit(data.adjacency, data.features, data.labels, train, val)
+    assert not np.array_equal(per_layer.learned_sheaf(1).maps, per_layer.learned_sheaf(0).maps)

@@ -56,16 +56,21 @@ def finite_difference_errors(p, X, y, train, graph, config, dropout_seed):
 
 
 @pytest.mark.parametrize("sheaf", ["diag", "orthogonal", "general"])
-@pytest.mark.parametrize(("dropout", "low_pass"), [(0.0, False), (0.4, False), (0.4, True)])
-def test_every_gradient_against_finite_differences(sheaf, dropout, low_pass):
+@pytest.mark.parametrize(("dropout", "low_pass", "shared"),
+                         [(0.0, False, False), (0.4, False, False), (0.4, True, False),
+                          (0.4, False, True)])
+def test_every_gradient_against_finite_differences(sheaf, dropout, low_pass, shared):
     A, X, y, train = small_problem(0)
-    config = NSDConfig(X.shape[1], 3, d=3, hidden=2, layers=2, sheaf=sheaf, dropout=dropout,
-                       input_dropout=dropout, low_pass=low_pass)
+    # three layers: with shared maps, two later layers add to the shared maps' gradient
+    config = NSDConfig(X.shape[1], 3, d=3, hidden=2, layers=3 if shared else 2, sheaf=sheaf,
+                       dropout=dropout, input_dropout=dropout, low_pass=low_pass,
+                       shared_maps=shared)
     p = perturbed_params(config, 1)
     graph = graph_structure(A)
     # the same seed for every evaluation: a fixed dropout mask
     errors = finite_difference_errors(p, X, y, train, graph, config, 7 if dropout else None)
     assert set(errors) == set(p)
+    assert ("P1" in p) is not shared  # one learner for all layers
     assert max(errors.values()) < 1e-6, errors
 
 
@@ -108,56 +113,68 @@ def test_laplacian_kernel_matches_the_assembled_operator():
 # ----------------------------------------------------------------------- PyTorch reference
 
 
-def torch_loss(torch, p, X, y, train, edges, config):
-    """The same model written with torch autograd (no dropout)."""
-    n, d, h = X.shape[0], config.stalk, config.hidden
+def torch_laplacian(torch, P, x, edges, config):
+    """The augmented normalised sheaf Laplacian of the maps ``P`` predicts, as a function."""
+    n, d, h = x.shape
     k = config.d  # the learned maps' dimension
-    t = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in p.items()}
-    Xt = torch.tensor(X)
-    x = torch.nn.functional.elu(Xt @ t["W_in"] + t["b_in"]).reshape(n, d, h)
     u, v = torch.tensor(edges[:, 0]), torch.tensor(edges[:, 1])
     iu = np.triu_indices(k, k=1)
-    for layer in range(config.layers):
-        xf = x.reshape(n, d * h)
-        C = torch.cat([torch.cat([xf[u], xf[v]], 1), torch.cat([xf[v], xf[u]], 1)], 0)
-        T = torch.tanh(C @ t[f"P{layer}"])
-        if config.sheaf == "diag":
-            F = torch.diag_embed(T)
-        elif config.sheaf == "general":
-            F = T.reshape(-1, k, k)
-        else:
-            S = torch.zeros(T.shape[0], k, k, dtype=torch.float64)
-            S[:, iu[0], iu[1]] = T
-            S = S - S.transpose(1, 2)
-            eye = torch.eye(k, dtype=torch.float64)
-            F = torch.linalg.solve(eye - S, eye + S)
-        if config.low_pass:  # block diag(F, 1)
-            corner = torch.zeros(d, d, dtype=torch.float64)
-            corner[k, k] = 1.0
-            F = torch.nn.functional.pad(F, (0, 1, 0, 1)) + corner
-        m = len(edges)
-        Fu, Fv = F[:m], F[m:]
-        D = [torch.eye(d, dtype=torch.float64) for _ in range(n)]
-        for e in range(m):
-            D[edges[e, 0]] = D[edges[e, 0]] + Fu[e].T @ Fu[e]
-            D[edges[e, 1]] = D[edges[e, 1]] + Fv[e].T @ Fv[e]
-        # D^-1/2 by the Denman-Beavers iteration, not eigh: eigh's backward is NaN for
-        # the repeated eigenvalues of orthogonal sheaves (D = (deg + 1) I)
-        Sinv = []
-        for i in range(n):
-            Yk, Zk = D[i], torch.eye(d, dtype=torch.float64)
-            for _ in range(30):
-                Yk, Zk = 0.5 * (Yk + torch.linalg.inv(Zk)), 0.5 * (Zk + torch.linalg.inv(Yk))
-            Sinv.append(Zk)
-        X2 = torch.einsum("ij,njh->nih", t[f"W1_{layer}"], x) @ t[f"W2_{layer}"]
+    xf = x.reshape(n, d * h)
+    C = torch.cat([torch.cat([xf[u], xf[v]], 1), torch.cat([xf[v], xf[u]], 1)], 0)
+    T = torch.tanh(C @ P)
+    if config.sheaf == "diag":
+        F = torch.diag_embed(T)
+    elif config.sheaf == "general":
+        F = T.reshape(-1, k, k)
+    else:
+        S = torch.zeros(T.shape[0], k, k, dtype=torch.float64)
+        S[:, iu[0], iu[1]] = T
+        S = S - S.transpose(1, 2)
+        eye = torch.eye(k, dtype=torch.float64)
+        F = torch.linalg.solve(eye - S, eye + S)
+    if config.low_pass:  # block diag(F, 1)
+        corner = torch.zeros(d, d, dtype=torch.float64)
+        corner[k, k] = 1.0
+        F = torch.nn.functional.pad(F, (0, 1, 0, 1)) + corner
+    m = len(edges)
+    Fu, Fv = F[:m], F[m:]
+    D = [torch.eye(d, dtype=torch.float64) for _ in range(n)]
+    for e in range(m):
+        D[edges[e, 0]] = D[edges[e, 0]] + Fu[e].T @ Fu[e]
+        D[edges[e, 1]] = D[edges[e, 1]] + Fv[e].T @ Fv[e]
+    # D^-1/2 by the Denman-Beavers iteration, not eigh: eigh's backward is NaN for
+    # the repeated eigenvalues of orthogonal sheaves (D = (deg + 1) I)
+    Sinv = []
+    for i in range(n):
+        Yk, Zk = D[i], torch.eye(d, dtype=torch.float64)
+        for _ in range(30):
+            Yk, Zk = 0.5 * (Yk + torch.linalg.inv(Zk)), 0.5 * (Zk + torch.linalg.inv(Yk))
+        Sinv.append(Zk)
+
+    def apply(X2):
         Z = [Sinv[i] @ X2[i] for i in range(n)]
         W = [(D[i] - torch.eye(d, dtype=torch.float64)) @ Z[i] for i in range(n)]
         for e in range(m):
             a, b = edges[e]
             W[a] = W[a] - Fu[e].T @ Fv[e] @ Z[b]
             W[b] = W[b] - Fv[e].T @ Fu[e] @ Z[a]
-        Y = torch.stack([Sinv[i] @ W[i] for i in range(n)])
-        x = (1 + torch.tanh(t[f"eps{layer}"]))[None, :, None] * x - torch.nn.functional.elu(Y)
+        return torch.stack([Sinv[i] @ W[i] for i in range(n)])
+
+    return apply
+
+
+def torch_loss(torch, p, X, y, train, edges, config):
+    """The same model written with torch autograd (no dropout)."""
+    n, d, h = X.shape[0], config.stalk, config.hidden
+    t = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in p.items()}
+    Xt = torch.tensor(X)
+    x = torch.nn.functional.elu(Xt @ t["W_in"] + t["b_in"]).reshape(n, d, h)
+    for layer in range(config.layers):
+        if layer == 0 or not config.shared_maps:  # shared: layer 0's Laplacian for all
+            laplacian = torch_laplacian(torch, t[f"P{layer}"], x, edges, config)
+        X2 = torch.einsum("ij,njh->nih", t[f"W1_{layer}"], x) @ t[f"W2_{layer}"]
+        x = (1 + torch.tanh(t[f"eps{layer}"]))[None, :, None] * x - torch.nn.functional.elu(
+            laplacian(X2))
     logits = x.reshape(n, d * h) @ t["W_out"] + t["b_out"]
     idx = torch.tensor(np.flatnonzero(train))
     loss = torch.nn.functional.cross_entropy(logits[idx], torch.tensor(y)[idx])
@@ -166,12 +183,12 @@ def torch_loss(torch, p, X, y, train, edges, config):
 
 
 @pytest.mark.parametrize("sheaf", ["diag", "orthogonal", "general"])
-@pytest.mark.parametrize("low_pass", [False, True])
-def test_against_pytorch_autograd(sheaf, low_pass):
+@pytest.mark.parametrize(("low_pass", "shared"), [(False, False), (True, False), (True, True)])
+def test_against_pytorch_autograd(sheaf, low_pass, shared):
     torch = pytest.importorskip("torch", reason="torch (the bench extra) is the reference")
     A, X, y, train = small_problem(5, n=10)
     config = NSDConfig(X.shape[1], 3, d=3, hidden=3, layers=3, sheaf=sheaf,
-                       low_pass=low_pass)
+                       low_pass=low_pass, shared_maps=shared)
     p = perturbed_params(config, 2)
     graph = graph_structure(A)
     loss, _, g = forward_backward(p, X, y, train, graph, config)
