@@ -26,6 +26,8 @@ bits agree (the same test).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit, prange
 
@@ -658,26 +660,81 @@ def laplacian_backward_diag(G, f, X, edges, indptr, nbr, eid, side, D, S, Z, W):
     return dX, df
 
 
+# ------------------------------------------------- exp, expm1 and tanh in vector lanes
+# libm's exp and expm1 are calls the compiler cannot put in vector lanes, and the
+# element-wise kernels (ELU on every layer's features, tanh on every edge's map
+# parameters) spent most of their time in them: on film, d = 3, diagonal maps, the ELU
+# passes took a fifth of an epoch. These inline versions are plain arithmetic and a
+# table lookup (2^k), which the loops vectorise: one pass of the layer's ELU on film
+# (365k entries) took 1.1 ms instead of 4.5 ms. Within 1 ulp of libm on 400k arguments
+# in [-100, 0] (exp: down to -708) (tests/learn/test_kernels.py); NaN stays NaN.
+
+_POW2 = 2.0 ** -np.arange(1076.0)  # 2^-k, k = 0 .. 1075 (subnormal from 2^-1023; 2^-1075 is 0)
+_LN2_HI = 6.93147180369123816490e-01  # ln 2 split as fdlibm does: k * _LN2_HI is exact
+_LN2_LO = 1.90821492927058770002e-10
+_INV_LN2 = 1.44269504088896338700e00
+
+
+@njit(cache=True, inline="always")
+def _exp_parts(x):  # pragma: no cover - compiled
+    """``(2^k, expm1(r))`` with ``x = k ln 2 + r``, ``|r| <= ln(2) / 2``, for ``x <= 0``.
+
+    ``exp(x) = 2^k (1 + expm1(r))``; below -745 the result is exp(-745) (0 to double
+    precision). ``expm1(r)`` by its Taylor series to ``r^14 / 14!`` (truncation under
+    ``1e-17`` relative), in Horner's form.
+    """
+    x = -745.0 if x < -745.0 else x  # keeps NaN
+    k = np.floor(x * _INV_LN2 + 0.5)
+    r = (x - k * _LN2_HI) - k * _LN2_LO
+    q = 1.0 / 87178291200.0
+    q = q * r + 1.0 / 6227020800.0
+    q = q * r + 1.0 / 479001600.0
+    q = q * r + 1.0 / 39916800.0
+    q = q * r + 1.0 / 3628800.0
+    q = q * r + 1.0 / 362880.0
+    q = q * r + 1.0 / 40320.0
+    q = q * r + 1.0 / 5040.0
+    q = q * r + 1.0 / 720.0
+    q = q * r + 1.0 / 120.0
+    q = q * r + 1.0 / 24.0
+    q = q * r + 1.0 / 6.0
+    q = q * r + 0.5
+    i = -int(k)  # a NaN's index is clamped: the NaN comes through r
+    i = 0 if i < 0 else (1075 if i > 1075 else i)
+    return _POW2[i], r + r * r * q
+
+
+@njit(cache=True, inline="always")
+def _expm1_neg(x):  # pragma: no cover - compiled
+    """``expm1(x)`` for ``x <= 0``: ``2^k expm1(r) + (2^k - 1)``, no cancellation."""
+    s, p = _exp_parts(x)
+    return s * p + (s - 1.0)
+
+
+@njit(cache=True, inline="always")
+def _exp_neg(x):  # pragma: no cover - compiled
+    """``exp(x)`` for ``x <= 0``."""
+    s, p = _exp_parts(x)
+    return s * p + s
+
+
 @njit(cache=True, inline="always")
 def _tanh(y):  # pragma: no cover - compiled
-    """``tanh`` to two ulps, by ``exp`` where it can (libm's ``tanh`` took 1.5x as long).
+    """``tanh`` as ``-expm1(-2|y|) / (2 + expm1(-2|y|))``, with the sign of ``y``.
 
-    ``1 - 2 / (e^{2|y|} + 1)`` is accurate for ``|y| >= 1/2`` (the result is at least
-    0.46, the subtracted term at most 0.54); below, ``-expm1(-2|y|) / (2 + expm1(-2|y|))``
-    keeps the relative accuracy of small arguments.
+    No cancellation at any ``|y|``: the numerator keeps the relative accuracy of small
+    arguments, and for large ones both terms are near 1. Within 2.5 ulps of the exact
+    value on a million arguments in [0, 100] (libm's ``tanh``: 1.2; splitting at
+    ``|y| = 1/2`` into ``1 - 2 E / (1 + E)``, ``E = exp(-2|y|)``, above gave 2.7), and
+    branch-free, so it vectorises.
     """
-    a = abs(y)
-    if a < 0.5:
-        e = np.expm1(-2.0 * a)
-        t = -e / (2.0 + e)
-    else:
-        t = 1.0 - 2.0 / (np.exp(2.0 * a) + 1.0)
-    return t if y >= 0.0 else -t
+    e = _expm1_neg(-2.0 * abs(y))
+    return math.copysign(-e / (2.0 + e), y)
 
 
 @njit(cache=True, parallel=True)
 def gather_tanh(N1, N2, first, second):  # pragma: no cover - compiled
-    """``T[r] = tanh(N1[first[r]] + N2[second[r]])``: the gather and tanh in one pass."""
+    """``T[r] = tanh(N1[first[r]] + N2[second[r]])``."""
     R = first.shape[0]
     p = N1.shape[1]
     T = np.empty((R, p))
@@ -685,7 +742,12 @@ def gather_tanh(N1, N2, first, second):  # pragma: no cover - compiled
         a = first[r]
         b = second[r]
         for j in range(p):
-            T[r, j] = _tanh(N1[a, j] + N2[b, j])
+            T[r, j] = N1[a, j] + N2[b, j]
+    # tanh in a flat second pass: rows of p = d numbers (diagonal maps) are too short
+    # for vector lanes, the whole array is not
+    flat = T.reshape(-1)
+    for i in prange(flat.size):
+        flat[i] = _tanh(flat[i])
     return T
 
 
@@ -737,7 +799,8 @@ def dropout_scale(r, p):  # pragma: no cover - compiled
 
 @njit(cache=True, inline="always")
 def _elu(y):  # pragma: no cover - compiled
-    return y if y > 0.0 else np.expm1(y)
+    e = _expm1_neg(0.0 if y > 0.0 else y)  # both sides computed: the loops vectorise
+    return y if y > 0.0 else e
 
 
 @njit(cache=True, parallel=True)
@@ -828,13 +891,17 @@ def elu_residual_backward(dx, x, Y, t):  # pragma: no cover - compiled
     for u in prange(n):
         for a in range(d):
             k = 1.0 + t[a]
-            acc = 0.0
             for c in range(h):
                 g = dx[u, a, c]
                 y = Y[u, a, c]
-                dY[u, a, c] = -g if y > 0.0 else -g * np.exp(y)
+                e = _exp_neg(0.0 if y > 0.0 else y)
+                dY[u, a, c] = -g if y > 0.0 else -g * e
                 dprev[u, a, c] = k * g
-                acc += g * x[u, a, c]
+            # the sum in a loop of its own: in order, it would keep the loop above
+            # (and its exp) out of vector lanes
+            acc = 0.0
+            for c in range(h):
+                acc += dx[u, a, c] * x[u, a, c]
             part[u, a] = acc
     return dY, dprev, part.sum(axis=0)
 
@@ -863,7 +930,8 @@ def elu_dropout_backward(dx, H, mask):  # pragma: no cover - compiled
     for u in prange(n):
         for j in range(k):
             y = H[u, j]
-            g = dx[u, j] if y > 0.0 else dx[u, j] * np.exp(y)
+            e = _exp_neg(0.0 if y > 0.0 else y)
+            g = dx[u, j] if y > 0.0 else dx[u, j] * e
             out[u, j] = g * flat[u * k + j] if has else g
     return out
 

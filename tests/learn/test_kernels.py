@@ -1,11 +1,21 @@
-"""The learner's small eigen-solver: several matrices at once, each as if alone."""
+"""The learner's small kernels: the eigen-solver's lanes; exp, expm1, tanh and ELU."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from numba import njit
 
-from spectral_sheaf.learn._kernels import _LANES, _jacobi_eigh
+from spectral_sheaf.learn._kernels import (
+    _LANES,
+    _elu,
+    _exp_neg,
+    _expm1_neg,
+    _jacobi_eigh,
+    _tanh,
+    elu_dropout_backward,
+    elu_residual_backward,
+)
 
 
 def _solve(mats: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -56,3 +66,55 @@ def test_each_lane_is_its_matrix_alone(d: int) -> None:
     for q in range(len(cases), _LANES):
         np.testing.assert_array_equal(w_all[:, q], np.ones(d))
         np.testing.assert_array_equal(V_all[:, :, q], np.eye(d))
+
+
+@njit
+def _each(kind, x):  # the inline scalar functions, applied over an array
+    out = np.empty_like(x)
+    for i in range(x.size):
+        v = x[i]
+        if kind == 0:
+            out[i] = _expm1_neg(v)
+        elif kind == 1:
+            out[i] = _exp_neg(v)
+        elif kind == 2:
+            out[i] = _tanh(v)
+        else:
+            out[i] = _elu(v)
+    return out
+
+
+def _ulps(got: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    return np.abs(got - ref) / np.spacing(np.maximum(np.abs(ref), np.finfo(float).tiny))
+
+
+def test_exp_expm1_and_tanh_are_within_a_few_ulps_of_libm() -> None:
+    rng = np.random.default_rng(0)
+    neg = np.concatenate([-np.logspace(-300, 2, 200_000), -100 * rng.random(200_000),
+                          -np.arange(0, 746, 0.25), [0.0, -0.0, -744.5, -800.0, -1e300]])
+    assert _ulps(_each(0, neg), np.expm1(neg)).max() <= 1.0
+    # exp: relative to the result, down to where it leaves the normal range
+    normal = neg[neg > -708.0]
+    assert _ulps(_each(1, normal), np.exp(normal)).max() <= 1.0
+    tiny = neg[neg < -708.0]  # subnormal or zero results: absolute error below 2^-1074
+    np.testing.assert_allclose(_each(1, tiny), np.exp(tiny), rtol=0, atol=5e-324)
+    y = np.concatenate([neg, -neg, rng.standard_normal(100_000), [np.inf, -np.inf]])
+    # tanh: 2.5 ulps of the exact value; libm's own 1.2 may add to it
+    assert _ulps(_each(2, y), np.tanh(y)).max() <= 3.0
+    assert np.array_equal(np.signbit(_each(2, np.array([0.0, -0.0]))), [False, True])
+    np.testing.assert_array_equal(_each(3, y), np.where(y > 0, y, _each(0, np.minimum(y, 0))))
+    assert _ulps(_each(3, neg), np.expm1(neg)).max() <= 1.0
+
+
+def test_nan_stays_nan_in_the_vectorised_functions() -> None:
+    x = np.array([np.nan, -1.0, np.nan])
+    for kind in range(4):
+        out = _each(kind, x)
+        assert np.isnan(out[[0, 2]]).all(), kind
+        assert np.isfinite(out[1])
+    # and through the ELU's reverse passes
+    dx = np.ones((1, 1, 3))
+    dY, _, _ = elu_residual_backward(dx, dx, x.reshape(1, 1, 3), np.zeros(1))
+    assert np.isnan(dY.ravel()[[0, 2]]).all()
+    g = elu_dropout_backward(np.ones((1, 3)), x.reshape(1, 3), np.ones((1, 1, 1)))
+    assert np.isnan(g.ravel()[[0, 2]]).all()
