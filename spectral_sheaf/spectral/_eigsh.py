@@ -12,7 +12,7 @@ from typing import Any, Literal
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
-from scipy.sparse.linalg import LinearOperator, aslinearoperator, lobpcg
+from scipy.sparse.linalg import ArpackError, LinearOperator, aslinearoperator, lobpcg
 from scipy.sparse.linalg import eigsh as _arpack
 
 from .. import _backend
@@ -764,11 +764,32 @@ def _arpack_once(op: Any, M: Any, k: int, n: int, which: str, tol: float,
                  maxiter: int | None, g: np.random.Generator,
                  ) -> tuple[np.ndarray, np.ndarray]:
     """One ARPACK run for ``k`` pairs (a few more asked for, the wanted ``k`` kept)."""
-    sa = which == "smallest"
-    lam, X = _arpack(op, k=_buffered(k, n), M=M, which="SA" if sa else "LA",
-                     tol=tol * 1e-2, maxiter=maxiter, v0=g.standard_normal(n))
+    lam, X = _arpack_call(op, M, _buffered(k, n), n, which, tol, maxiter, g)
     lam, X = _keep(lam, X, k, which)
     return lam, _m_orthonormalize(X, M)
+
+
+def _arpack_call(op: Any, M: Any, k: int, n: int, which: str, tol: float,
+                 maxiter: int | None, g: np.random.Generator,
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """SciPy's ARPACK for ``k`` pairs at the ``which`` end, from a random start.
+
+    On ARPACK's error 3 ("no shifts could be applied during a cycle", where a
+    degenerate group fills the Krylov space: seen once in CI on the 7 largest pairs of
+    the 6-cube, whose second eigenvalue has multiplicity 6) it runs once more with twice
+    SciPy's default number of Lanczos vectors and a fresh start vector; any other
+    error, or error 3 again, goes to the caller.
+    """
+    def run(ncv: int | None) -> tuple[np.ndarray, np.ndarray]:
+        return _arpack(op, k=k, M=M, which="SA" if which == "smallest" else "LA",
+                       tol=tol * 1e-2, maxiter=maxiter, v0=g.standard_normal(n), ncv=ncv)
+
+    try:
+        return run(None)
+    except ArpackError as exc:
+        if not str(exc).startswith("ARPACK error 3:"):
+            raise
+    return run(min(n, 2 * max(2 * k + 1, 20)))
 
 
 def _arpack_restarts(op: Any, M: Any, lam: np.ndarray, X: np.ndarray, k: int, n: int,
@@ -791,9 +812,8 @@ def _arpack_restarts(op: Any, M: Any, lam: np.ndarray, X: np.ndarray, k: int, n:
         kk = min(k, n - 1 - X.shape[1])
         if kk < 1:
             return None
-        return _arpack(aslinearoperator(_deflated(op, M, X, shift)), k=kk, M=M,
-                       which="SA" if sa else "LA", tol=tol * 1e-2, maxiter=maxiter,
-                       v0=g.standard_normal(n))
+        return _arpack_call(aslinearoperator(_deflated(op, M, X, shift)), M, kk, n, which,
+                            tol, maxiter, g)
 
     return _restarted(run, lam, X, k, which, _gap(tol, norm), 4, M)
 

@@ -146,6 +146,42 @@ def test_largest_of_hypercube(method):
     np.testing.assert_allclose(r.eigenvalues, full[-7:], atol=1e-8)
 
 
+def test_arpack_error_3_is_retried_with_more_lanczos_vectors(monkeypatch):
+    # ARPACK's error 3 (no shifts could be applied in a restart cycle) hit the 6-cube's
+    # largest pairs once in CI; eigsh runs ARPACK once more with twice SciPy's default
+    # ncv. Planted here: the first call raises it, and only the first
+    from scipy.sparse.linalg import ArpackError
+
+    import spectral_sheaf.spectral._eigsh as mod
+
+    calls = []
+    real = mod._arpack
+
+    def flaky(*args, **kwargs):
+        calls.append(kwargs.get("ncv"))
+        if len(calls) == 1:
+            raise ArpackError(3)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(mod, "_arpack", flaky)
+    L = graph_laplacian(hypercube_graph(6))
+    r = eigsh(L, 7, which="largest", method="arpack", rng=2)
+    assert r.verified
+    np.testing.assert_allclose(r.eigenvalues, [10.0] * 6 + [12.0], atol=1e-8)
+    assert calls[0] is None
+    assert calls[1] == 2 * max(2 * 11 + 1, 20)  # 7 pairs asked for with a buffer of 4
+
+    def broken(*args, **kwargs):  # any other ARPACK error is a failed attempt
+        calls.append(kwargs.get("ncv"))
+        raise ArpackError(-9999)
+
+    calls.clear()
+    monkeypatch.setattr(mod, "_arpack", broken)
+    with pytest.raises(mod.EigenSolverError, match="ARPACK error -9999"):
+        eigsh(L, 7, which="largest", method="arpack", rng=2)
+    assert calls == [None]
+
+
 def test_known_kernel_is_returned_exactly():
     A = adjacency_from_edges([[0, 1], [1, 2], [3, 4], [4, 5], [5, 3]], 7)  # 3 components
     L = graph_laplacian(A)
