@@ -320,6 +320,7 @@ def forward_backward(
     g["b_out"] = dlogits.sum(axis=0)
     dx = (dlogits @ params["W_out"].T).reshape(n, d, h)
     shared_dmaps = None  # shared maps: the later layers' gradients, summed
+    no_dxf = None  # their learner input's gradient: zero, one read-only array for all
     for layer in range(L - 1, -1, -1):
         x, xf, T, maps, Q, Minv, mask_m, mask_d, xd, X1, X2, Y, lap, t_eps = tape[layer]
         W1, W2 = params[f"W1_{layer}"], params[f"W2_{layer}"]
@@ -336,7 +337,9 @@ def forward_backward(
         dX1 = (dX2 @ W2.T).reshape(n, d, h)
         if layer >= config.learners:  # a shared map's user: add to its gradient
             shared_dmaps = dmaps if shared_dmaps is None else shared_dmaps + dmaps
-            dxf = np.zeros((n, d * h))
+            if no_dxf is None:
+                no_dxf = np.zeros((n, d * h))
+            dxf = no_dxf
         else:
             if shared_dmaps is not None:
                 dmaps = dmaps + shared_dmaps
