@@ -1,5 +1,6 @@
 """The benchmark scripts still run (on small sizes); nothing here looks at times."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -32,6 +33,23 @@ def test_benchmark_scripts_run_quick(script, expected):
     out = _run([sys.executable, str(BENCH / script), "--quick"])
     for text, count in expected.items():
         assert out.count(text) == count, (text, out)
+
+
+@pytest.mark.slow
+def test_gpu_benchmark_runs_quick_without_a_device():
+    # SPECTRAL_SHEAF_FAKE_GPU=1: the "GPU" rows run on the CPU arrays; every section must
+    # finish (a failed section makes the exit status 1) and print all its rows
+    env = {**os.environ, "SPECTRAL_SHEAF_FAKE_GPU": "1"}
+    done = subprocess.run([sys.executable, str(BENCH / "compare_gpu.py"), "--quick"],
+                          capture_output=True, text=True, timeout=600, check=False, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = done.stdout
+    assert out.count("ours, GPU") == 3, out  # three graphs in the filter table
+    assert out.count("ours (chebyshev), GPU") == 4, out  # and four diffusion problems
+    assert out.count("nsd_diffusion, GPU") == 1, out
+    # four eigen problems, each with auto, chfsi, arpack and lobpcg: all verified
+    assert out.count("verified True") == 16, out
+    assert "Traceback" not in out + done.stderr
 
 
 @pytest.mark.slow

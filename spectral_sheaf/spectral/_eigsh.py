@@ -34,7 +34,8 @@ from ._krylov import block_lanczos_largest
 
 __all__ = ["EigenResult", "EigenSolverError", "eigenvalue_count", "eigsh"]
 
-_METHODS = ("auto", "dense", "arpack", "shift_invert", "lobpcg", "lobpcg_amg", "primme")
+_METHODS = ("auto", "dense", "arpack", "shift_invert", "lobpcg", "lobpcg_amg", "primme",
+            "chfsi")
 DENSE_AUTO = 500  # auto uses LAPACK up to this size (and so does the missed check)
 
 
@@ -182,7 +183,7 @@ def eigsh(
     M: Any = None,
     which: Literal["smallest", "largest"] = "smallest",
     method: Literal["auto", "dense", "arpack", "shift_invert", "lobpcg", "lobpcg_amg",
-                    "primme"] = "auto",
+                    "primme", "chfsi"] = "auto",
     tol: float = 1e-8,
     maxiter: int | None = None,
     sigma: float | None = None,
@@ -208,7 +209,8 @@ def eigsh(
         Symmetric positive definite mass matrix.
     which : {"smallest", "largest"}
         Which end of the spectrum.
-    method : {"auto", "dense", "arpack", "shift_invert", "lobpcg", "lobpcg_amg", "primme"}
+    method : {"auto", "dense", "arpack", "shift_invert", "lobpcg", "lobpcg_amg", "primme", \
+"chfsi"}
         ``"dense"``: LAPACK (``scipy.linalg.eigh``). ``"arpack"``: implicitly restarted
         Lanczos (``scipy.sparse.linalg.eigsh``); where the missed check below finds a
         gap, or cannot rule one out, deflation restarts (ARPACK again with the pairs
@@ -227,6 +229,11 @@ def eigsh(
         solves densely). ``"lobpcg_amg"``: the same with a pyamg smoothed-aggregation V-cycle
         as preconditioner (the ``amg`` extra). ``"primme"``: PRIMME's default method
         (the ``primme`` extra), the known kernel locked out; never chosen by ``auto``.
+        ``"chfsi"``: Chebyshev-filtered subspace iteration (a block of ``k`` plus
+        ``max(8, k/2)`` vectors, each step's polynomial degree from the residuals,
+        converged leading pairs locked; A a real matrix, M None or diagonal), made for
+        the GPU, where it streams sparse-times-block products; on the CPU never
+        chosen by ``auto``.
         ``"auto"``: dense up to 500 rows; else shift-invert for the smallest pairs of a
         matrix, except (k <= 50, no ``sigma``) on graphs of more
         than 5000 rows whose estimated dimension (``log n / log diameter``) is at least
@@ -278,11 +285,12 @@ def eigsh(
     Notes
     -----
     CuPy input (a cupyx sparse or CuPy dense ``A``; ``M`` and ``known_kernel`` on the
-    device too) is solved on the device by cupyx's thick-restart Lanczos
+    device too) is solved on the device by Chebyshev-filtered subspace iteration
+    (``method="chfsi"``; M None or diagonal), cupyx's thick-restart Lanczos
     (``method="arpack"``; M None or diagonal), LOBPCG, or dense ``eigh`` (n <= 5000),
     and verified there the same way; eigenvalues and eigenvectors come back as CuPy
-    arrays, residuals on the host. ``auto`` is dense up to 500 rows, else Lanczos, then
-    LOBPCG. Shift-invert, ``lobpcg_amg`` and ``sigma`` are CPU-only.
+    arrays, residuals on the host. ``auto`` is dense up to 500 rows, else ChFSI, then
+    Lanczos, then LOBPCG. Shift-invert, ``lobpcg_amg`` and ``sigma`` are CPU-only.
 
     The missed-eigenvalue check is independent of the solver: with ``X`` the found
     vectors, the smallest (largest) eigenvalue of ``A`` on the M-orthogonal
@@ -690,6 +698,21 @@ def _solve(method: str, A: Any, M: Any, counter: _Counter, k: int, which: str, t
         op, Y = _lobpcg_kernel(counter, M, K, shift, n, kk + extra)
         lam, X = _lobpcg_restarted(op, X0, M, prec, which, tol * norm, maxiter or 300, Y)
         lam, X = _keep(lam, X, kk, which)
+    elif method == "chfsi":
+        from ._chfsi import chfsi_pairs
+
+        if isinstance(A, LinearOperator) or np.iscomplexobj(A.data):
+            raise ValueError("method='chfsi' needs A as a real matrix (its Gershgorin "
+                             "bound places the filter)")
+        mdiag = None
+        if M is not None:
+            if isinstance(M, LinearOperator) or (M - sp.diags_array(M.diagonal())).count_nonzero():
+                raise ValueError("method='chfsi' takes M None or diagonal; use "
+                                 "method='lobpcg' for a full M")
+            mdiag = M.diagonal().real
+        mv = {"mv": 0}
+        lam, X = chfsi_pairs(np, A, mdiag, K, kk, which, tol, norm, maxiter, g, mv)
+        counter.count += mv["mv"]
     else:  # lobpcg
         X0 = g.standard_normal((n, kk))
         op, Y = _lobpcg_kernel(counter, M, K, shift, n, kk)

@@ -13,13 +13,14 @@ from ._device import GPU_MARKS
 pytestmark = GPU_MARKS
 
 
-@pytest.mark.parametrize("method", ["auto", "arpack", "lobpcg", "dense"])
+@pytest.mark.parametrize("method", ["auto", "arpack", "lobpcg", "dense", "chfsi"])
 @pytest.mark.parametrize("which", ["smallest", "largest"])
 def test_cupy_eigsh_matches_cpu(method, which):
     L = graph_laplacian(grid_graph((24, 30)))
     cpu = eigsh(L, 6, which=which, method="dense")
     gpu = eigsh(_backend.to_cupy(L), 6, which=which, method=method)
     assert gpu.verified
+    assert gpu.method.startswith(method if method != "auto" else "chfsi")
     assert _backend.is_cupy(gpu.eigenvectors)
     np.testing.assert_allclose(_backend.to_numpy(gpu.eigenvalues), cpu.eigenvalues,
                                atol=1e-7)

@@ -11,8 +11,8 @@ import scipy.linalg
 import scipy.sparse as sp
 
 from spectral_sheaf.graphs import graph_laplacian, grid_graph
-from spectral_sheaf.spectral import EigenSolverError
-from spectral_sheaf.spectral._device import _missed_check, eigsh_device
+from spectral_sheaf.spectral import EigenSolverError, eigsh
+from spectral_sheaf.spectral._device import _arpack_restarts, _missed_check, eigsh_device
 
 
 def run(A, k, **kw):
@@ -28,14 +28,14 @@ def grid_spectrum(a, b):
     return np.sort(np.add.outer(ex, ey).ravel())
 
 
-@pytest.mark.parametrize("method", ["auto", "dense", "arpack", "lobpcg"])
+@pytest.mark.parametrize("method", ["auto", "dense", "arpack", "lobpcg", "chfsi"])
 def test_grid_spectrum_with_its_degenerate_pairs(method):
     # a 24 x 24 grid: lambda_1 = lambda_2 and lambda_4 = lambda_5 (exact multiplicities)
     L = graph_laplacian(grid_graph((24, 24)))
     r = run(L, 6, method=method)
     assert r.verified, r.missed_check
     np.testing.assert_allclose(r.eigenvalues, grid_spectrum(24, 24)[:6], atol=1e-7)
-    assert r.method.endswith("(cupyx)")
+    assert r.method.endswith("(device)" if r.method.startswith("chfsi") else "(cupyx)")
     X = r.eigenvectors
     np.testing.assert_allclose(X.T @ X, np.eye(6), atol=1e-6)
     assert r.missed_check.startswith("none missed")
@@ -43,17 +43,19 @@ def test_grid_spectrum_with_its_degenerate_pairs(method):
 
 def test_largest_known_kernel_and_lumped_mass():
     L = graph_laplacian(grid_graph((20, 30)))
-    top = run(L, 4, which="largest", method="arpack")
-    np.testing.assert_allclose(top.eigenvalues, grid_spectrum(20, 30)[-4:], atol=1e-7)
-    K = np.ones((600, 1))
-    r = run(L, 5, method="arpack", known_kernel=K)
-    assert r.verified
-    np.testing.assert_allclose(r.eigenvalues, grid_spectrum(20, 30)[:5], atol=1e-7)
-    np.testing.assert_allclose(np.abs(r.eigenvectors[:, 0]), 1 / np.sqrt(600), atol=1e-12)
+    for method in ("arpack", "chfsi"):
+        top = run(L, 4, which="largest", method=method)
+        np.testing.assert_allclose(top.eigenvalues, grid_spectrum(20, 30)[-4:], atol=1e-7)
+        K = np.ones((600, 1))
+        r = run(L, 5, method=method, known_kernel=K)
+        assert r.verified
+        np.testing.assert_allclose(r.eigenvalues, grid_spectrum(20, 30)[:5], atol=1e-7)
+        np.testing.assert_allclose(np.abs(r.eigenvectors[:, 0]), 1 / np.sqrt(600),
+                                   atol=1e-12)
     m = np.random.default_rng(1).uniform(0.5, 2.0, 600)
     M = sp.diags_array(m).tocsr()
     exact = scipy.linalg.eigh(L.toarray(), np.diag(m), eigvals_only=True)[:5]
-    for method in ("arpack", "lobpcg", "dense"):
+    for method in ("arpack", "lobpcg", "dense", "chfsi"):
         r = run(L, 5, M=M, method=method)
         assert r.verified, (method, r.missed_check)
         np.testing.assert_allclose(r.eigenvalues, exact, atol=1e-7, err_msg=method)
@@ -72,6 +74,9 @@ def test_full_mass_goes_to_lobpcg():
     with pytest.raises(ValueError, match=r"method='arpack' on the device takes M None or "
                        r"diagonal; use method='lobpcg'"):
         run(L, 4, M=M, method="arpack")
+    with pytest.raises(ValueError, match=r"method='chfsi' takes M None or diagonal; use "
+                       r"method='lobpcg' for a full M"):
+        run(L, 4, M=M, method="chfsi")
 
 
 def test_unconverged_answers_are_reported_never_returned():
@@ -82,6 +87,110 @@ def test_unconverged_answers_are_reported_never_returned():
     with pytest.warns(RuntimeWarning, match=r"did not return verified eigenpairs"):
         r = run(L, 5, method="lobpcg", maxiter=3, on_failure="warn")
     assert not r.verified
+
+
+def test_chfsi_stopped_early_is_reported_never_returned():
+    # one filter step (of the degree the random block's residuals ask for) and one
+    # Rayleigh-Ritz step: far from converged
+    L = graph_laplacian(grid_graph((30, 30)))
+    with pytest.raises(EigenSolverError, match=r"method='chfsi' did not return verified "
+                       r"eigenpairs; chfsi: not verified \(max residual"):
+        run(L, 5, method="chfsi", maxiter=1)
+
+
+@pytest.mark.parametrize(("low", "high"), [(50.0, 100.0), (1e-10, 2e-10)])
+def test_chfsi_stops_on_the_residual_of_the_mass_problem(low, high):
+    # it iterates on M^-1/2 A M^-1/2, whose residual is the problem's divided by up to
+    # sqrt(max m): large masses must not stop it early (unverified answers), tiny ones
+    # not keep it going to its step cap (it took 75k products before the scale)
+    L = graph_laplacian(grid_graph((20, 30)))
+    m = np.random.default_rng(1).uniform(low, high, 600)
+    r = run(L, 5, M=sp.diags_array(m).tocsr(), method="chfsi")
+    assert r.verified
+    assert r.n_matvecs < 10000
+    exact = scipy.linalg.eigh(L.toarray(), np.diag(m), eigvals_only=True)[:5]
+    np.testing.assert_allclose(r.eigenvalues, exact, rtol=1e-9, atol=1e-12 * exact[-1])
+
+
+def test_chfsi_stops_when_the_residuals_stall():
+    # tol 1e-17 is below rounding: three steps without progress end it (200 steps of
+    # degree up to 4000 otherwise), and the answer is reported unverified
+    L = graph_laplacian(grid_graph((20, 30)))
+    with pytest.warns(RuntimeWarning, match=r"method='chfsi' did not return verified"):
+        r = run(L, 5, method="chfsi", tol=1e-17, on_failure="warn")
+    assert not r.verified
+    assert r.n_matvecs < 20000
+    np.testing.assert_allclose(r.eigenvalues, grid_spectrum(20, 30)[:5], atol=1e-12)
+
+
+def test_an_inconclusive_check_sends_device_lanczos_to_its_restarts(monkeypatch):
+    from spectral_sheaf.spectral import _device
+
+    real = _device._missed_check
+    calls = []
+
+    def planted(*args, **kwargs):  # the first check cannot decide, as on large grids
+        calls.append(1)
+        return "none missed (planted, inconclusive)" if len(calls) == 1 else \
+            real(*args, **kwargs)
+
+    monkeypatch.setattr(_device, "_missed_check", planted)
+    L = graph_laplacian(grid_graph((24, 24)))
+    r = run(L, 6, method="arpack")
+    assert r.verified
+    assert len(calls) == 1  # ARPACK's answer was whole: the restart found nothing more
+    assert r.missed_check == ("none missed (planted, inconclusive); a deflation restart, "
+                              "which it called for, found nothing more")
+    np.testing.assert_allclose(r.eigenvalues, grid_spectrum(24, 24)[:6], atol=1e-8)
+
+
+def test_chfsi_on_the_cpu_and_its_messages():
+    # eigsh(method="chfsi") on SciPy input runs the same code, the kernel detected
+    L = graph_laplacian(grid_graph((24, 24)))
+    r = eigsh(L, 6, method="chfsi", rng=0)
+    assert r.verified
+    assert r.method == "chfsi"
+    assert r.known_kernel is not None
+    np.testing.assert_allclose(r.eigenvalues, grid_spectrum(24, 24)[:6], atol=1e-8)
+    m = np.random.default_rng(1).uniform(0.5, 2.0, 576)
+    r = eigsh(L, 3, M=sp.diags_array(m).tocsr(), method="chfsi", which="largest", rng=0)
+    exact = scipy.linalg.eigh(L.toarray(), np.diag(m), eigvals_only=True)[-3:]
+    np.testing.assert_allclose(r.eigenvalues, exact, atol=1e-8)
+    with pytest.raises(ValueError, match=r"method='chfsi' needs A as a real matrix"):
+        eigsh(sp.linalg.aslinearoperator(L), 3, method="chfsi")
+    off = sp.diags_array(np.full(575, 0.1), offsets=1)
+    with pytest.raises(ValueError, match=r"method='chfsi' takes M None or diagonal"):
+        eigsh(L, 3, M=sp.csr_array(sp.eye_array(576) + off + off.T), method="chfsi")
+
+
+def test_deflation_restarts_fill_a_skipped_member_of_a_degenerate_pair():
+    # what cupyx's single-vector Lanczos does on large grids: lambda_2 (a twin of
+    # lambda_1) skipped and lambda_6 returned in its place; the restart finds it
+    L = graph_laplacian(grid_graph((24, 24)))
+    lam, U = np.linalg.eigh(L.toarray())
+    keep = [0, 1, 3, 4, 5, 6]
+    first = "missed: planted"
+    for K in (None, U[:, :1]):
+        got, X, line = _arpack_restarts(np, L, None, None, K, lam[keep], U[:, keep], 6,
+                                        "smallest", 1e-8, None, 8.0,
+                                        np.random.default_rng(0), {"mv": 0}, first)
+        np.testing.assert_allclose(got, grid_spectrum(24, 24)[:6], atol=1e-10)
+        np.testing.assert_allclose(X.T @ X, np.eye(6), atol=1e-8)
+        np.testing.assert_allclose(np.linalg.norm(L @ X - X * got, axis=0), 0, atol=1e-6)
+        assert line.startswith("none missed")
+        assert line.endswith(
+            "after deflation restarts, which the first check called for: missed: planted")
+    # the largest end, and a complete answer: nothing more to find
+    top = [575, 574, 572, 571]
+    got, _, _ = _arpack_restarts(np, L, None, None, None, lam[sorted(top)], U[:, sorted(top)],
+                                 4, "largest", 1e-8, None, 8.0, np.random.default_rng(0),
+                                 {"mv": 0}, first)
+    np.testing.assert_allclose(got, lam[-4:], atol=1e-10)
+    _, _, line = _arpack_restarts(np, L, None, None, None, lam[:6], U[:, :6], 6, "smallest",
+                                  1e-8, None, 8.0, np.random.default_rng(0), {"mv": 0},
+                                  "none missed (inconclusive)")
+    assert line == ("none missed (inconclusive); a deflation restart, which it called "
+                    "for, found nothing more")
 
 
 def test_the_missed_check_catches_a_skipped_eigenvalue():

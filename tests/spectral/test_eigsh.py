@@ -28,7 +28,7 @@ from spectral_sheaf.spectral import (
 )
 from spectral_sheaf.testing import adjacency_matrices
 
-METHODS = ["dense", "arpack", "shift_invert", "lobpcg", "auto"]
+METHODS = ["dense", "arpack", "shift_invert", "lobpcg", "chfsi", "auto"]
 
 
 def torus_spectrum(shape):
