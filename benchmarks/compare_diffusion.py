@@ -28,7 +28,15 @@ confirms: its difference from the reference is printed too) for
   the one that meets the target is reported (the median of three runs where one takes
   under two seconds).
 
-Run: ``python benchmarks/compare_diffusion.py`` (``--quick`` for small sizes).
+Then the continuous NSD model (``nsd_diffusion``, RK4, ELU, d = 3, 8 channels, general
+W1 and W2) on the sheaf above: ours (the CPU kernels: the stalk and channel maps in one
+pass, the sparse product writing the activation row by row) next to the same steps in
+NumPy/SciPy array form (einsum, a BLAS product, SciPy's sparse product, NumPy's ELU:
+the code the CuPy path runs, reached here by giving the Laplacian as a function that
+returns it in CSC), with the difference of the two answers.
+
+Run: ``python benchmarks/compare_diffusion.py`` (``--quick`` for small sizes,
+``--nsd`` for the NSD table alone).
 """
 
 from __future__ import annotations
@@ -41,7 +49,7 @@ from _timing import interleaved_median_times  # benchmarks/_timing.py (a script)
 from scipy.integrate import solve_ivp
 from scipy.sparse.linalg import expm_multiply
 
-from spectral_sheaf.diffusion import heat_diffusion
+from spectral_sheaf.diffusion import heat_diffusion, nsd_diffusion
 from spectral_sheaf.graphs import (
     graph_laplacian,
     grid_graph,
@@ -76,11 +84,44 @@ def largest_tol(L, X, ref, **options) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument("--nsd", action="store_true", help="the NSD table alone")
     args = parser.parse_args()
+    if not args.nsd:
+        heat_tables(args.quick)
+    nsd_table(args.quick)
+
+
+def nsd_table(quick: bool) -> None:
+    n = 1000 if quick else 20000
+    A = knn_graph(np.random.default_rng(0).random((n, 3)), 10, reorder="rcm")[0]
+    L = sheaf_laplacian(random_sheaf(A, 3, kind="orthogonal", rng=1), normalization="sym")
+    g = np.random.default_rng(4)
+    X = g.standard_normal((L.shape[0], 8))
+    W1, W2 = g.standard_normal((3, 3)) / 3, g.standard_normal((8, 8)) / 8
+    kw = {"d": 3, "W1": W1, "W2": W2, "activation": "elu", "method": "rk4", "dt": 0.01}
+    Lc = L.tocsc()
+
+    def ours():
+        return nsd_diffusion(L, X, [0.2], **kw).states[0]
+
+    def arrays():
+        return nsd_diffusion(lambda t: Lc, X, [0.2], **kw).states[0]
+
+    t_ours, t_arr = interleaved_median_times([ours, arrays], 3 if quick else 5)
+    diff = float(np.abs(ours() - arrays()).max())
+    print(f"NSD model, RK4 (dt 0.01, 20 steps), ELU, O(3) sheaf on kNN {n} "
+          f"({L.shape[0]} rows), 8 channels")
+    print(f"{'method':<40}{'seconds':>10}{'/ ours':>9}")
+    print(f"{'ours (CPU kernels)':<40}{t_ours:>10.3f}{1.0:>9.2f}")
+    print(f"{'NumPy/SciPy array form':<40}{t_arr:>10.3f}{t_arr / t_ours:>9.2f}")
+    print(f"array form / ours = {t_arr / t_ours:.2f}x, max |difference| = {diff:.1e}")
+
+
+def heat_tables(quick: bool) -> None:
     rng = np.random.default_rng(0)
-    sizes = (2000, 5000) if args.quick else (20000, 200000)
-    side = 60 if args.quick else 500
-    n_sheaf = 1000 if args.quick else 20000
+    sizes = (2000, 5000) if quick else (20000, 200000)
+    side = 60 if quick else 500
+    n_sheaf = 1000 if quick else 20000
     problems = {f"kNN {n}": graph_laplacian(knn_graph(rng.random((n, 3)), 10),
                                             normalization="sym") for n in sizes}
     problems[f"grid {side}x{side}"] = graph_laplacian(grid_graph((side, side)),

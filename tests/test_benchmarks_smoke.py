@@ -26,8 +26,9 @@ def _run(args: list[str]) -> str:
     ("compare_sheaf.py", {"scipy/ours": 1, " rcm ": 5, "matrix-free": 2}),
     # four problems, each with four of our methods and two peers
     ("compare_eigen.py", {"ours auto": 4, "scipy eigsh sigma": 4, "scipy lobpcg": 4}),
-    # four problems, three methods and a summary line each
-    ("compare_diffusion.py", {"ours (chebyshev)": 4, "expm_multiply / ours =": 4}),
+    # four problems, three methods and a summary line each; then the NSD table
+    ("compare_diffusion.py", {"ours (chebyshev)": 4, "expm_multiply / ours =": 4,
+                              "array form / ours =": 1}),
 ])
 def test_benchmark_scripts_run_quick(script, expected):
     out = _run([sys.executable, str(BENCH / script), "--quick"])
