@@ -33,6 +33,7 @@ import traceback
 
 import numpy as np
 import scipy.sparse.linalg as spla
+from _timing import median_time  # benchmarks/_timing.py (a script)
 
 from spectral_sheaf import _backend
 from spectral_sheaf.diffusion import heat_diffusion, nsd_diffusion
@@ -74,16 +75,6 @@ def synced(fn):
         return out
 
     return run
-
-
-def median_time(fn, repeats: int) -> float:
-    fn()  # warm-up: kernel compilation, the memory pool, Numba
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
 
 
 def row(problem: str, label: str, seconds: float, ref: float, note: str = "") -> None:
