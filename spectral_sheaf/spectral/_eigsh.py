@@ -290,7 +290,10 @@ def eigsh(
     (``method="arpack"``; M None or diagonal), LOBPCG, or dense ``eigh`` (n <= 5000),
     and verified there the same way; eigenvalues and eigenvectors come back as CuPy
     arrays, residuals on the host. ``auto`` is dense up to 500 rows, else ChFSI, then
-    Lanczos, then LOBPCG. Shift-invert, ``lobpcg_amg`` and ``sigma`` are CPU-only.
+    Lanczos, then LOBPCG. Shift-invert, ``lobpcg_amg`` and ``sigma`` are CPU-only. The
+    device's missed check runs ChFSI on the complement of the found vectors (M None or
+    diagonal; LOBPCG otherwise), and an inconclusive or failed check sends Lanczos to
+    deflation restarts.
 
     The missed-eigenvalue check is independent of the solver: with ``X`` the found
     vectors, the smallest (largest) eigenvalue of ``A`` on the M-orthogonal

@@ -194,15 +194,40 @@ def test_deflation_restarts_fill_a_skipped_member_of_a_degenerate_pair():
 
 
 def test_the_missed_check_catches_a_skipped_eigenvalue():
+    # M None (or diagonal): Chebyshev-filtered subspace iteration on the complement; a
+    # full M: single-vector LOBPCG there (M = I written as a full matrix's pattern)
     L = graph_laplacian(grid_graph((24, 24)))
     lam, U = np.linalg.eigh(L.toarray())
     keep = [0, 1, 3, 4]  # lambda_2 skipped (a member of a degenerate group is not)
-    out = _missed_check(np, L, None, lam[keep], U[:, keep], None, "smallest", 1e-8, 8.0,
+    off = sp.diags_array(np.full(575, 1e-300), offsets=1)
+    full = sp.csr_array(sp.eye_array(576) + off + off.T)
+    for M, how in ((None, "Chebyshev-filtered subspace iteration"),
+                   (sp.eye_array(576, format="csr"), "Chebyshev-filtered subspace iteration"),
+                   (full, "single-vector LOBPCG")):
+        out = _missed_check(np, L, M, lam[keep], U[:, keep], None, "smallest", 1e-8, 8.0,
+                            np.random.default_rng(0), {"mv": 0})
+        assert out.startswith(f"missed: {how} on the complement of the found vectors"), out
+        assert "found an eigenvalue estimate 0.0171102" in out, out
+        ok = _missed_check(np, L, M, lam[:4], U[:, :4], None, "smallest", 1e-8, 8.0,
+                           np.random.default_rng(0), {"mv": 0})
+        assert ok.startswith(f"none missed ({how}"), ok
+    # the largest end: lambda_{n-2} skipped
+    top = [571, 572, 574, 575]
+    out = _missed_check(np, L, None, lam[top], U[:, top], None, "largest", 1e-8, 8.0,
                         np.random.default_rng(0), {"mv": 0})
-    assert out.startswith("missed: single-vector LOBPCG"), out
-    ok = _missed_check(np, L, None, lam[:4], U[:, :4], None, "smallest", 1e-8, 8.0,
-                       np.random.default_rng(0), {"mv": 0})
-    assert ok.startswith("none missed"), ok
+    assert out.startswith("missed: Chebyshev-filtered"), out
+
+
+def test_the_filtered_check_is_conclusive_where_lobpcg_was_not():
+    # a 100 x 100 grid's 20 smallest pairs: single-vector LOBPCG's 200 steps ended with
+    # a residual about 30 times the gap tolerance ("inconclusive"); the filtered block
+    # converges to the next eigenvalue, lambda_21, within it
+    L = graph_laplacian(grid_graph((100, 100)))
+    r = run(L, 20, method="chfsi", tol=1e-6)
+    assert r.verified
+    assert "inconclusive" not in r.missed_check, r.missed_check
+    nxt = float(r.missed_check.rsplit(" ", 1)[-1].rstrip(")"))
+    assert nxt == pytest.approx(grid_spectrum(100, 100)[20], abs=1e-7)
 
 
 def test_device_eigsh_messages():
