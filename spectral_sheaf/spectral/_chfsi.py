@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from .. import _backend
+from ._bounds import _gershgorin_generic
 
 __all__ = ["chfsi", "chfsi_pairs"]
 
@@ -133,7 +134,7 @@ def chfsi(xp: Any, A: Any, k: int, *, K: Any, tol: float, norm: float, maxiter: 
     # conditioning cap: a column amplified ratio times less than the strongest keeps
     # about eps * ratio of its direction; the tolerance needs 0.05 tol of it
     ratio = max(10.0, min(1e8, 0.05 * tol / np.finfo(float).eps))
-    lo, hi = _gershgorin(xp, A)
+    lo, hi = _gershgorin_generic(A)
     b = hi + 1e-12 * max(abs(hi), abs(lo), 1.0)  # every eigenvalue is below b
 
     def product(V: Any) -> Any:
@@ -166,7 +167,7 @@ def chfsi(xp: Any, A: Any, k: int, *, K: Any, tol: float, norm: float, maxiter: 
         best = min(best, worst)
         if stalled >= 3:
             break  # the caller's verification reports the residuals
-        lead = int(np.argmin(done)) if not done.all() else want
+        lead = int(np.argmin(done))  # the leading converged pairs (not all: see above)
         if lead:  # lock the leading converged pairs
             locked_X.append(X[:, :lead])
             locked_theta.append(theta[:lead])
@@ -218,9 +219,3 @@ def _filter(xp: Any, product: Any, X: Any, m: int, a: float, b: float, a0: float
         Y, Yp = Yp, Y
         s = s_next
     return Y
-
-
-def _gershgorin(xp: Any, A: Any) -> tuple[float, float]:
-    d = xp.asarray(A.diagonal())
-    r = xp.asarray(abs(A).sum(axis=1)).ravel() - abs(d)
-    return float((d - r).min()), float((d + r).max())

@@ -82,9 +82,7 @@ def eigsh_device(A: Any, k: int, *, M: Any, which: str, method: str, tol: float,
         if bool((d <= 0).any()):
             raise ValueError(f"M must be positive definite; got a diagonal entry "
                              f"{float(d.min()):.3g} <= 0")
-        Mc = M.tocoo() if hasattr(M, "tocoo") else None
-        if Mc is not None and not bool((Mc.data[Mc.row != Mc.col] != 0).any()):
-            mdiag = d.astype(xp.float64)
+        mdiag = _diagonal_of(xp, M)
     K = None
     if known_kernel is not None:
         K = xp.asarray(known_kernel, dtype=xp.float64).reshape(n, -1)
