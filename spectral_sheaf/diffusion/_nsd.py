@@ -228,15 +228,26 @@ def nsd_diffusion(
             Lt.sum_duplicates()
         return Lt
 
-    def rhs_into(s_: float, Y: np.ndarray, K: np.ndarray, w: float,
-                 out: np.ndarray) -> np.ndarray:
-        """``out = rhs(s_, Y + w K)``, by the kernels where ``L(s_)`` is CSR."""
+    def at(s_: float) -> Any:
+        """Return the Laplacian at time ``s_``, its shape checked."""
         Lt = get(s_)
         if Lt.shape != (N, N):
             raise ValueError(f"laplacian({s_:g}) must have shape ({N}, {N}); got {Lt.shape}")
+        return Lt
+
+    def arrays(Lt: Any, Y: Any) -> Any:
+        """Return the right-hand side in array form (NumPy/SciPy or CuPy)."""
+        Z = xp.einsum("ij,vjf->vif", A, Y.reshape(n, d, f)).reshape(N, f)  # (I (x) W1) Y
+        count["mv"] += f
+        return -sigma(_backend.dense_product(Lt, Z @ B))
+
+    def rhs_into(s_: float, Y: np.ndarray, K: np.ndarray, w: float,
+                 out: np.ndarray) -> np.ndarray:
+        """``out = rhs(s_, Y + w K)``, by the kernels where ``L(s_)`` is CSR."""
+        Lt = at(s_)
         M = csr(Lt)
         if M is None:
-            out[...] = rhs(s_, Y + w * K)
+            out[...] = arrays(Lt, Y + w * K)
             return out
         chunks = 4 * nb.get_num_threads()
         _mix(Y, K, w, A, B, d, Zbuf, chunks)
@@ -246,12 +257,7 @@ def nsd_diffusion(
         return out
 
     def rhs(s: float, Y: np.ndarray) -> np.ndarray:
-        Lt = get(s)
-        if Lt.shape != (N, N):
-            raise ValueError(f"laplacian({s:g}) must have shape ({N}, {N}); got {Lt.shape}")
-        Z = xp.einsum("ij,vjf->vif", A, Y.reshape(n, d, f)).reshape(N, f)  # (I (x) W1) Y
-        count["mv"] += f
-        return -sigma(_backend.dense_product(Lt, Z @ B))
+        return arrays(at(s), Y)
 
     if method == "rk45":
         sol = solve_ivp(lambda s, y: rhs(s, y.reshape(N, f)).ravel(), (0.0, float(t[-1])),

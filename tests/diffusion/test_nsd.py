@@ -98,6 +98,13 @@ def test_bad_input_messages():
         nsd_diffusion(L, X, [1.0], d=2, method="euler")
     with pytest.raises(ValueError, match=r"times must be >= 0"):
         nsd_diffusion(L, X, [-1.0], d=2)
+    # a time-dependent sheaf whose Laplacian changes shape: the array form (rk45, at its
+    # first adaptive time past 1e-3) and the CPU kernels (rk4, at 0.005) say so alike
+    for method in ("rk45", "rk4"):
+        with pytest.raises(ValueError, match=r"laplacian\(0\.0[0-9]+\) must have shape "
+                           r"\(40, 40\); got \(39, 39\)"):
+            nsd_diffusion(lambda t, L=L: L if t < 1e-3 else L[:39, :39], X, [1.0], d=2,
+                          method=method, dt=0.01)
     with pytest.raises(RuntimeError, match=r"the state became non-finite"):
         nsd_diffusion(100.0 * L, X, [400.0], d=2, activation="identity", method="euler",
                       dt=1.0)
