@@ -161,7 +161,8 @@ def heat_diffusion(
         ``"eigen"``: exact through a complete eigenbasis (``basis``, or dense for
         n <= 5000). ``"chebyshev"``: the Chebyshev expansion of ``exp(-t L)`` with
         Bessel coefficients, degree from ``tol``, stepping from one output time to the
-        next (the fused Numba recurrence of :mod:`~spectral_sheaf.filters`).
+        next (on the CPU, for a sparse ``L``, the fused Numba Clenshaw passes of
+        :mod:`~spectral_sheaf.filters`).
         ``"expm_multiply"``: SciPy's truncated Taylor method. ``"euler"``, ``"rk4"``:
         explicit steps of size ``dt`` (default 0.9 of the stability limit
         ``c / lambda_max``; a larger ``dt`` is an error). ``"rk45"``: adaptive
@@ -475,7 +476,7 @@ def _chebyshev(A: Any, Y0: np.ndarray, t: np.ndarray, lmax: float, tol: float,
     products = degree(coefs)
     # one renumbering for locality for all the steps (bitwise the same answer)
     perm = None
-    fused = sp.issparse(A)  # the fused Numba recurrence, writing into the states
+    fused = sp.issparse(A)  # the fused Numba passes, writing into the states
     if fused:
         A = as_csr(A, "L")
         perm = locality_order(A, Y0.shape[1], products)
@@ -497,7 +498,7 @@ def _chebyshev(A: Any, Y0: np.ndarray, t: np.ndarray, lmax: float, tol: float,
         if c is not None:
             c[0] += 1.0 - float(np.sum(c * (-1.0) ** np.arange(c.size)))
     # each state is written where it is returned from (no stacking copy; the fused
-    # recurrence writes its result there)
+    # passes write their result there)
     states = _backend.array_namespace(Y0).empty((len(coefs), *Y0.shape), dtype=Y0.dtype)
     Y = Y0
     for k, coef in enumerate(coefs):
@@ -506,7 +507,9 @@ def _chebyshev(A: Any, Y0: np.ndarray, t: np.ndarray, lmax: float, tol: float,
             state[...] = Y
         else:
             approx = ChebyshevApproximation(coef, 0.0, lmax, "none", float("nan"))
-            result = apply_expansion(A, Y, approx, out=state if fused else None)
+            # on the CPU Clenshaw's fused passes (fewer streams than the recurrence's)
+            result = apply_expansion(A, Y, approx, out=state if fused else None,
+                                     method="clenshaw" if fused else "recurrence")
             if result is not state:  # another path, or a constant expansion (c_0 Y)
                 state[...] = result
             counter["mv"] += (coef.size - 1) * Y.shape[1]

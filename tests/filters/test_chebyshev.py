@@ -209,6 +209,34 @@ def test_fused_step_sums_each_row_entry_by_entry_in_order(dtype):
     np.testing.assert_array_equal(Y, expected)  # c0 X + 1 * T_1 with c0 = 0
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_fused_clenshaw_matches_the_recurrence_at_every_order(dtype):
+    # the fused Clenshaw passes fold b_K and b_{K+1} into the first two and put the
+    # result in one of two buffers by the parity of K: every order from 1 up, against
+    # the fused recurrence and the generic Clenshaw (a LinearOperator takes that path)
+    rng = np.random.default_rng(9)
+    L = graph_laplacian(knn_graph(rng.random((300, 3)), 6), normalization="sym")
+    X = rng.standard_normal((300, 7)).astype(dtype)
+    op = aslinearoperator(L)
+    eps = np.finfo(dtype).eps
+    for order in [*range(1, 13), 30]:
+        p = chebyshev_approximation(heat(3.0), 2.0, order=order)
+        fused = chebyshev_filter(L, X, p, method="clenshaw")
+        forward = chebyshev_filter(L, X, p, method="recurrence")
+        generic = chebyshev_filter(op, X, p, method="clenshaw")
+        assert fused.dtype == dtype
+        scale = np.abs(forward).max()
+        np.testing.assert_allclose(fused, forward, rtol=0, atol=100 * eps * scale)
+        np.testing.assert_allclose(fused, generic, rtol=0, atol=100 * eps * scale)
+    # renumbered for locality: bitwise the same, as for the recurrence
+    Xb = rng.standard_normal((300, 64))
+    plain = chebyshev_filter(L, Xb, heat(5.0), order=30, lambda_max=2.0, method="clenshaw",
+                             reorder=False)
+    again = chebyshev_filter(L, Xb, heat(5.0), order=30, lambda_max=2.0, method="clenshaw",
+                             reorder=True)
+    assert np.array_equal(plain, again)
+
+
 def test_fused_recurrence_on_a_sheaf_laplacian_matches_exact_filtering():
     rng = np.random.default_rng(4)
     A = knn_graph(rng.random((400, 3)), 6)
