@@ -11,7 +11,7 @@ confirms: its difference from the reference is printed too) for
 
 * ours: ``heat_diffusion(method="chebyshev", tol=...)`` (Bessel coefficients,
   degree from the tolerance, on the interval of the scaled block Gershgorin bound,
-  fused parallel recurrence, four matrix entries per pass over the channels) at the
+  fused parallel Clenshaw passes, four matrix entries per pass over the channels) at the
   largest ``tol`` in 1e-8, 3e-9, 1e-9, 3e-10 whose error meets the target (as RK45
   gets below), and the
   same with ``lambda_max=2``, the bound every normalised (graph or sheaf) Laplacian
