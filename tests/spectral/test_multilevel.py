@@ -1,0 +1,143 @@
+"""The multilevel start of shift-invert: aggregation, the Rayleigh-Ritz step, the start
+inside eigsh (forced on small matrices by lowering its row threshold), its fallback."""
+
+import numpy as np
+import pytest
+import scipy.linalg
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+from spectral_sheaf.graphs import graph_laplacian, grid_graph, knn_graph
+from spectral_sheaf.sheaf import random_sheaf, sheaf_laplacian
+from spectral_sheaf.spectral import _eigsh, eigsh
+from spectral_sheaf.spectral import _multilevel as ml
+from spectral_sheaf.spectral._factor import SymmetricFactor
+
+
+def grid_spectrum(side, k):
+    one = 2 - 2 * np.cos(np.pi * np.arange(side) / side)
+    return np.sort((one[:, None] + one[None, :]).ravel())[:k]
+
+
+@pytest.fixture
+def multilevel_everywhere(monkeypatch):
+    monkeypatch.setattr(_eigsh, "MULTILEVEL_MIN_ROWS", 1000)
+
+
+@pytest.mark.parametrize("graph", ["grid", "knn"])
+def test_aggregates_cover_every_node_and_are_connected(graph):
+    rng = np.random.default_rng(0)
+    A = (grid_graph((40, 50)) if graph == "grid"
+         else knn_graph(rng.random((3000, 2)), 8))
+    L = graph_laplacian(A)
+    n = L.shape[0]
+    agg, count = ml.aggregate(L)
+    assert agg.min() == 0
+    assert agg.max() == count - 1
+    assert np.array_equal(np.unique(agg), np.arange(count))
+    assert count <= n // 4  # a node and its neighbours: several nodes an aggregate
+    # each aggregate is connected through edges inside it
+    Ac = sp.coo_array(A)
+    inside = agg[Ac.row] == agg[Ac.col]
+    within = sp.coo_array((np.ones(inside.sum()), (Ac.row[inside], Ac.col[inside])),
+                          shape=(n, n))
+    assert connected_components(within, directed=False)[0] == count
+
+
+def test_rayleigh_ritz_residuals_are_those_of_the_ritz_pairs():
+    # Gram-matrix residuals against residuals formed from A, with and without M
+    rng = np.random.default_rng(1)
+    L = sp.csr_array(graph_laplacian(grid_graph((30, 30))))
+    n = L.shape[0]
+    s = -1e-3
+    for M in (None, sp.csr_array(sp.diags_array(rng.uniform(0.5, 2.0, n)))):
+        Mfull = sp.eye_array(n) if M is None else M
+        F = SymmetricFactor(L - s * Mfull, definite=True)
+        X = np.asfortranarray(rng.standard_normal((n, 12)))
+        MX = X if M is None else ml._times(M, X)
+        W = np.asfortranarray(F.solve(MX))
+        MW = W if M is None else ml._times(M, W)
+        theta, V, res = ml._rayleigh_ritz(X.copy(order="F"), MX, W, MW, s, M, None)
+        explicit = np.linalg.norm(L @ V - (Mfull @ V) * theta, axis=0)
+        np.testing.assert_allclose(res, explicit, rtol=1e-6, atol=1e-12)
+        np.testing.assert_allclose(V.T @ (Mfull @ V), np.eye(12), atol=1e-10)
+        # Ritz values of the span of W = (L - s M)^{-1} M X, against a dense projection
+        Q = np.linalg.qr(W)[0]
+        ref = scipy.linalg.eigh(Q.T @ (L @ Q), Q.T @ (Mfull @ Q), eigvals_only=True)
+        np.testing.assert_allclose(theta, ref, rtol=1e-8, atol=1e-12)
+
+
+def test_jacobi_smoothing_damps_the_rough_part():
+    L = sp.csr_array(graph_laplacian(grid_graph((40, 40))))
+    agg, count = ml.aggregate(L)
+    rng = np.random.default_rng(2)
+    X = ml._prolong(agg, rng.standard_normal((count, 3)))  # piecewise constant
+    before = np.linalg.norm(L @ X)
+    Y = ml._smooth(L, X.copy(order="F"), 2)
+    d = L.diagonal()[:, None]
+    expect = X.copy()
+    for _ in range(2):
+        expect = expect - (2.0 / 3.0) * (L @ expect) / d
+    np.testing.assert_allclose(Y, expect, rtol=1e-12, atol=1e-12)
+    assert np.linalg.norm(L @ Y) < 0.5 * before
+
+
+@pytest.mark.parametrize("kernel", ["auto", None])
+def test_the_start_gives_the_grid_spectrum_with_its_multiplicities(multilevel_everywhere,
+                                                                   kernel):
+    side, k, tol = 100, 20, 1e-4
+    L = graph_laplacian(grid_graph((side, side)))
+    r = eigsh(L, k, method="shift_invert", tol=tol, rng=0, known_kernel=kernel)
+    assert r.start.startswith("multilevel: aggregated levels of 10000 > ")
+    assert "instead" not in r.start  # no fallback on the block Lanczos
+    assert r.n_factorizations >= 2  # the coarse levels' own
+    assert r.verified
+    assert np.all(r.residuals <= tol * r.norm_bound)
+    # each Ritz value lies within its residual of an eigenvalue, and with the groups
+    # of two whole, the sorted values pair off with the exact ones
+    exact = grid_spectrum(side, k)
+    assert np.all(np.abs(r.eigenvalues - exact) <= r.residuals + 1e-12)
+    np.testing.assert_allclose(r.eigenvectors.T @ r.eigenvectors, np.eye(k), atol=1e-10)
+
+
+@pytest.mark.parametrize("mass", ["diagonal", "full"])
+def test_the_start_on_generalised_problems(multilevel_everywhere, mass):
+    side, k, tol = 100, 12, 1e-4
+    A = grid_graph((side, side))
+    L = graph_laplacian(A)
+    n = L.shape[0]
+    rng = np.random.default_rng(3)
+    if mass == "diagonal":
+        M = sp.diags_array(rng.uniform(0.5, 2.0, n))
+    else:  # positive definite: diagonally dominant, with the grid's off-diagonals
+        M = sp.csr_array(sp.eye_array(n) + 0.1 * A)
+    r = eigsh(L, k, M=M, method="shift_invert", tol=tol, rng=0)
+    assert r.start.startswith("multilevel")
+    assert "instead" not in r.start
+    assert r.verified
+    # the same problem to 1e-10: far below the eigenvalues, the coarse levels predict
+    # that the start would not converge, and the block Lanczos computes it
+    ref = eigsh(L, k, M=M, method="shift_invert", tol=1e-10, rng=0)
+    assert "not tried on the finest" in ref.start
+    assert np.all(np.abs(r.eigenvalues - ref.eigenvalues) <= r.residuals * 10 + 1e-12)
+    np.testing.assert_allclose(r.eigenvectors.T @ (M @ r.eigenvectors), np.eye(k),
+                               atol=1e-10)
+
+
+def test_a_sheaf_the_levels_do_not_resemble_falls_back_on_lanczos(multilevel_everywhere):
+    # orthogonal maps rotate the stalks: its smooth sections are not constant on
+    # aggregates of rows, and the start gives way to the block Lanczos
+    rng = np.random.default_rng(4)
+    A = knn_graph(rng.random((1500, 3)), 8)
+    L = sheaf_laplacian(random_sheaf(A, 3, kind="orthogonal", rng=5))
+    r = eigsh(L, 8, method="shift_invert", tol=1e-6, rng=0)
+    assert "block Lanczos from a random start instead" in r.start
+    assert r.verified
+    ref = eigsh(L, 8, method="dense")
+    np.testing.assert_allclose(r.eigenvalues, ref.eigenvalues, atol=1e-6 * r.norm_bound)
+
+
+def test_the_start_is_not_tried_below_its_threshold():
+    L = graph_laplacian(grid_graph((30, 30)))
+    assert eigsh(L, 6, method="shift_invert", rng=0).start is None
+    assert eigsh(L, 6, method="arpack", rng=0).start is None
