@@ -426,6 +426,8 @@ def eigsh(
                 else:
                     lam, X = repaired
                     res = _residuals(Aop, Mop, lam, X)
+                    if "start" in state:
+                        state["start"] += "; deflation restarts completed the pairs"
                     missed = (_missed_check(Aop, Mop, lam, X, which, tol, norm, g,
                                             counter, state)
                               + "; after deflation restarts, which the first check called "
@@ -657,8 +659,14 @@ def _solve(method: str, A: Any, M: Any, counter: _Counter, k: int, which: str, t
             if _multilevel_applies(A, M, n):
                 # smooth eigenvectors from aggregated problems, finished by subspace
                 # iteration with this factorisation; None where that did not converge
-                found = multilevel_pairs(A, M, K, kk, solve, s, MULTILEVEL_MARGIN * tol * norm,
-                                         lu.backend, state)
+                try:
+                    found = multilevel_pairs(A, M, K, kk, solve, s,
+                                             MULTILEVEL_MARGIN * tol * norm, lu.backend,
+                                             state)
+                except (np.linalg.LinAlgError, RuntimeError, MemoryError) as exc:
+                    # a coarse factorisation that failed costs the start, not the method
+                    state["start"] = (f"multilevel start failed ({type(exc).__name__}: "
+                                      f"{str(exc)[:80]}): block Lanczos from a random start")
             if found is not None:
                 lam, X, res = found
                 if K is None:

@@ -8,8 +8,7 @@ a block of size ``b`` finds up to ``b`` members of a degenerate group in exact
 arithmetic (a single vector finds one).
 
 The basis is kept M-orthonormal by two passes of classical Gram-Schmidt against all
-previous vectors (full reorthogonalisation; one pass against the deflated vectors
-``K``, see ``_Basis.project_out``) and Cholesky QR, twice, within the block.
+previous vectors (full reorthogonalisation) and Cholesky QR, twice, within the block.
 The projected matrix ``T = Q^H M S Q`` is built from the Gram-Schmidt coefficients;
 ``S Q = Q T + V E`` with ``V`` the open block, so the Ritz pair ``(theta, Q y)`` has the
 residual ``||E y||_M``, known without applying ``S``. When the basis is full it is
@@ -107,29 +106,17 @@ class _Basis:
     def project_out(self, W: np.ndarray, MW: np.ndarray, upto: int) -> tuple[np.ndarray,
                                                                                 np.ndarray,
                                                                                 np.ndarray]:
-        """Gram-Schmidt against the known kernel and columns ``:upto``.
-
-        Two passes against the basis, one against the kernel ``K``: ``K`` spans an
-        (almost) invariant subspace of the operator, so that a block made orthogonal
-        to it comes back from the operator with a component along ``K`` of the order
-        of ``K``'s residuals, which one pass removes to rounding. The second pass
-        against ``K`` read ``K`` (with 20 found vectors in the missed check, more
-        columns than the basis) for nothing.
-        """
+        """Two passes of Gram-Schmidt against the known kernel and columns ``:upto``."""
         r = self.r
         C = np.zeros((upto, W.shape[1]), dtype=W.dtype)
         if r + upto == 0:
             return W, MW, C
-        if self.M is None and (not W.flags.writeable
-                               or np.may_share_memory(W, self._store[:, :r + upto])):
+        Q, MQ = self._store[:, :r + upto], self._mstore[:, :r + upto]
+        if self.M is None and (not W.flags.writeable or np.may_share_memory(W, Q)):
             W = W.copy()  # the updates below are in place
-        for first in (True, False):
-            lo = 0 if first else r
-            if lo == r + upto:
-                break
-            Q, MQ = self._store[:, lo:r + upto], self._mstore[:, lo:r + upto]
+        for _ in range(2):
             c = _mdot(Q, MW)
-            C += c[r - lo:]
+            C += c[r:]
             if self.M is None:
                 W = MW = self._subtract(W, Q, c)
             else:
@@ -197,7 +184,6 @@ def block_lanczos_largest(
     atol: float = 0.0,
     dtype: Any = np.float64,
     rng: np.random.Generator,
-    start: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, int, bool]:
     """Compute the ``k`` largest eigenpairs of ``S``, given ``apply(M V) = S V``.
 
@@ -255,12 +241,9 @@ def block_lanczos_largest(
         raise ValueError("problem too small for the block Lanczos solver")
     basis = _Basis(n, max_dim + b, dtype, M, K, b)
     restart_buf: np.ndarray | None = None
-    if start is not None:
-        W0 = start
-    else:
-        W0 = rng.standard_normal((n, b))
-        if np.dtype(dtype).kind == "c":
-            W0 = W0 + 1j * rng.standard_normal((n, b))
+    W0 = rng.standard_normal((n, b))
+    if np.dtype(dtype).kind == "c":
+        W0 = W0 + 1j * rng.standard_normal((n, b))
     V, MV, _, _ = basis.new_block(W0.astype(dtype), M, 0, rng)
     p = 0  # applied columns: basis.Q[:, :p]; open block at p:p+b
     basis.Q[:, :b] = V

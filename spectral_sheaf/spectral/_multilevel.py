@@ -15,9 +15,10 @@ Subspace iteration with a block of ``p`` vectors shrinks the error in the ``j``-
 eigendirection by ``(lambda_j - s) / (lambda_{p+1} - s)`` a sweep. Its Rayleigh-Ritz
 step is taken with ``A`` itself, not with the shift-inverted operator as a Krylov
 method would, so that the rough part of the prolongated vectors (large Rayleigh
-quotients) stays out of the Ritz vectors: from the same start, one sweep left the
-700 x 700 grid's 20th pair at a residual of 6.5e-6 ||A||, and a second block Lanczos
-step on the shift-inverted operator raised it to 9.0e-6. Since ``W = (A - s M)^{-1} M X``
+quotients) stays out of the Ritz vectors: from vectors prolongated straight from a
+1166-row level (no intermediate sweeps, no smoothing), one sweep left the 700 x 700
+grid's 20th pair at a residual of 6.5e-6 ||A||, and a second block Lanczos step on
+the shift-inverted operator raised it to 9.0e-6. Since ``W = (A - s M)^{-1} M X``
 has ``A W = M X + s M W``, that step needs Gram matrices only, no product with ``A``.
 
 It is a start, not a method. One sweep leaves a residual of about
@@ -44,7 +45,8 @@ from ._factor import SymmetricFactor
 __all__ = ["aggregate", "multilevel_pairs"]
 
 MIN_ROWS = 50_000  # shift-invert tries the start from this many rows
-COARSEST = 1_200  # LAPACK solves the coarsest level (at most about this many rows)
+COARSEST = 1_200  # aggregation stops at this many rows, LAPACK solves the level
+MAX_COARSEST = 3_000  # or gives up where aggregation stopped above this many
 LEVEL_SWEEPS = 3  # subspace iteration sweeps on each intermediate level
 MAX_FINE_SWEEPS = 2  # on the finest level, before giving up
 EXTRA = 8  # the block holds k + max(EXTRA, k // 2) vectors
@@ -155,16 +157,17 @@ def _rayleigh_ritz(X: np.ndarray, MX: np.ndarray, W: np.ndarray, MW: np.ndarray,
     H = C.T @ (WX + s * G) @ C  # C^T W^T A W C
     theta, Y = np.linalg.eigh(0.5 * (H + H.T))
     CY = C @ Y
-    # ||(A W - theta M W) c||^2 with A W = M X + s M W, through Gram matrices:
-    # AA = (A W)^T (A W), AM = (A W)^T M W, MM = (M W)^T M W
+    # (A W - theta M W) c = (M X - (theta - s) M W) c, so that the squared residual is
+    # c^T (X^T M^2 X - 2 (theta - s) W^T M^2 X + (theta - s)^2 W^T M^2 W) c: terms of
+    # the size of (theta - s)^2, which cancel to rounding at that scale, not at that
+    # of theta^2 (a spectrum far from 0, as a sheaf Laplacian's, or A + c I)
     XX = MX.T @ MX
     MM = G if M is None else MW.T @ MW
     WMX = WX if M is None else MW.T @ MX
-    AM = WMX.T + s * MM
-    AA = XX + s * (WMX + WMX.T) + s * s * MM
-    res2 = (np.einsum("ij,ij->j", CY, AA @ CY)
-            - 2.0 * theta * np.einsum("ij,ij->j", CY, AM @ CY)
-            + theta ** 2 * np.einsum("ij,ij->j", CY, MM @ CY))
+    shifted = theta - s
+    res2 = (np.einsum("ij,ij->j", CY, XX @ CY)
+            - 2.0 * shifted * np.einsum("ij,ij->j", CY, WMX @ CY)
+            + shifted ** 2 * np.einsum("ij,ij->j", CY, MM @ CY))
     Xr = np.matmul(W, CY, out=X[:, :CY.shape[1]])
     return theta, Xr, np.sqrt(np.maximum(res2, 0.0))
 
@@ -179,8 +182,9 @@ def _smooth(A: sp.csr_array, X: np.ndarray, steps: int) -> np.ndarray:
 
     The prolongation's piecewise-constant vectors jump between aggregates; one solve
     leaves a residual proportional to the size of that rough part, which each step
-    shrinks (on the 700 x 700 grid, a block of 36, the 20th pair's residual after one
-    sweep: 6.2e-7 ||A|| without smoothing, 2.1e-7 after one step, 1.5e-7 after two). ``X`` is
+    shrinks (on the 700 x 700 grid, a block of 36, after three sweeps on each coarser
+    level, the 20th pair's residual after one sweep: 6.2e-7 ||A|| without smoothing,
+    2.1e-7 after one step, 1.5e-7 after two). ``X`` is
     column-major; the result is in ``X`` or in one other array.
     """
     d = A.diagonal()
@@ -196,8 +200,9 @@ def _hierarchy(A: sp.csr_array, M: sp.csr_array | None, p: int,
                ) -> list[tuple[sp.csr_array, sp.csr_array | None, np.ndarray | None]]:
     """Levels ``(A_l, M_l, agg_l)``, finest first; ``agg_l`` maps level ``l`` to ``l + 1``.
 
-    Aggregation stops at ``COARSEST`` rows, when it no longer halves the rows (dense
-    rows), or before a level would have fewer than ``3 p`` rows. The coarse ``M`` of
+    Aggregation stops at ``COARSEST`` rows, when it no longer halves the rows (many
+    isolated rows, or rows whose neighbours were all taken), or before a level would
+    have fewer than ``3 p`` rows. The coarse ``M`` of
     ``M = I`` is the diagonal of aggregate sizes.
     """
     levels: list[tuple[sp.csr_array, sp.csr_array | None, np.ndarray | None]] = []
@@ -238,8 +243,10 @@ def _sweeps(M: sp.csr_array | None, K: np.ndarray | None, X: np.ndarray,
             MX = X if M is None else _times(M, X)
             norms = np.sqrt(np.abs(np.einsum("ij,ij->j", X, MX)))
             if np.any(norms < 1e-6):
-                X = np.asfortranarray(X[:, norms >= 1e-6])
-        MX = X if M is None else _times(M, X)
+                keep = norms >= 1e-6
+                X, MX = np.asfortranarray(X[:, keep]), np.asfortranarray(MX[:, keep])
+        else:
+            MX = X if M is None else _times(M, X)
         W = np.asfortranarray(solve(MX))
         MW = W if M is None else _times(M, W)
         theta, X, res = _rayleigh_ritz(X, MX, W, MW, s, M, K)
@@ -274,6 +281,10 @@ def multilevel_pairs(A: Any, M: Any, K: np.ndarray | None, k: int,
         state["start"] = "random (the multilevel start found no coarser level)"
         return None
     A_c, M_c, _ = levels[-1]
+    if A_c.shape[0] > MAX_COARSEST:
+        state["start"] = (f"random (aggregation stopped at {A_c.shape[0]} rows, more than "
+                          f"the {MAX_COARSEST} LAPACK solves for the multilevel start)")
+        return None
     width = min(p + r, A_c.shape[0])
     theta, X = scipy.linalg.eigh(A_c.toarray(), None if M_c is None else M_c.toarray(),
                                  subset_by_index=[0, width - 1])
@@ -300,7 +311,7 @@ def multilevel_pairs(A: Any, M: Any, K: np.ndarray | None, k: int,
     theta, X, res, done = _sweeps(M, K, X, solve, s, MAX_FINE_SWEEPS, k, atol)
     state["start"] += (f", {done} sweep{'s' if done > 1 else ''} of {X.shape[1]} columns "
                        f"on the finest")
-    if np.all(res[:k] <= atol):
+    if theta.size >= k and np.all(res[:k] <= atol):
         # the Gram matrices' residuals lose digits to cancellation where the residual
         # is far below ||A x||: the pairs are accepted on residuals formed from A
         lam, X = theta[:k], np.ascontiguousarray(X[:, :k])

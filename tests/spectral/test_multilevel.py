@@ -82,16 +82,30 @@ def test_jacobi_smoothing_damps_the_rough_part():
     assert np.linalg.norm(L @ Y) < 0.5 * before
 
 
-@pytest.mark.parametrize("kernel", ["auto", None])
-def test_the_start_gives_the_grid_spectrum_with_its_multiplicities(multilevel_everywhere,
-                                                                   kernel):
+def intermediate_levels(start):
+    """Levels factorised by the start: all but the finest and the coarsest."""
+    sizes = start.split("aggregated levels of ")[1].split(" rows")[0].split(" > ")
+    return len(sizes) - 2
+
+
+@pytest.mark.parametrize(("kernel", "backend"), [("auto", "auto"), (None, "auto"),
+                                                 ("auto", "superlu")])
+def test_the_start_gives_the_grid_spectrum_with_its_multiplicities(
+        multilevel_everywhere, monkeypatch, kernel, backend):
     side, k, tol = 100, 20, 1e-4
     L = graph_laplacian(grid_graph((side, side)))
-    r = eigsh(L, k, method="shift_invert", tol=tol, rng=0, known_kernel=kernel)
+    r = eigsh(L, k, method="shift_invert", tol=tol, rng=0, known_kernel=kernel,
+              factorization=backend)
     assert r.start.startswith("multilevel: aggregated levels of 10000 > ")
     assert "instead" not in r.start  # no fallback on the block Lanczos
-    assert r.n_factorizations >= 2  # the coarse levels' own
     assert r.verified
+    # one factorisation for each intermediate level, beyond the block Lanczos's
+    monkeypatch.setattr(_eigsh, "MULTILEVEL_MIN_ROWS", 10**9)
+    plain = eigsh(L, k, method="shift_invert", tol=tol, rng=0, known_kernel=kernel,
+                  factorization=backend)
+    assert plain.start is None
+    assert intermediate_levels(r.start) >= 1
+    assert r.n_factorizations == plain.n_factorizations + intermediate_levels(r.start)
     assert np.all(r.residuals <= tol * r.norm_bound)
     # each Ritz value lies within its residual of an eigenvalue, and with the groups
     # of two whole, the sorted values pair off with the exact ones
@@ -141,3 +155,98 @@ def test_the_start_is_not_tried_below_its_threshold():
     L = graph_laplacian(grid_graph((30, 30)))
     assert eigsh(L, 6, method="shift_invert", rng=0).start is None
     assert eigsh(L, 6, method="arpack", rng=0).start is None
+
+
+def test_the_start_with_many_components_and_a_given_shift(multilevel_everywhere):
+    # five 40 x 50 grids: a kernel of five detected, the start's coarse kernel
+    # columns dropped on the finest level; then the same with a user's sigma
+    L = sp.block_diag([graph_laplacian(grid_graph((40, 50)))] * 5, format="csr")
+    exact = np.sort(np.tile(grid_spectrum_rect(40, 50, 8), 5))[:24]
+    for sigma in (None, -1e-3):
+        r = eigsh(L, 24, method="shift_invert", tol=1e-4, rng=0, sigma=sigma)
+        assert "instead" not in r.start
+        assert r.known_kernel.startswith("detected")
+        assert r.verified
+        assert np.all(np.abs(r.eigenvalues - exact) <= r.residuals + 1e-12)
+
+
+def grid_spectrum_rect(a, b, k):
+    one_a = 2 - 2 * np.cos(np.pi * np.arange(a) / a)
+    one_b = 2 - 2 * np.cos(np.pi * np.arange(b) / b)
+    return np.sort((one_a[:, None] + one_b[None, :]).ravel())[:k]
+
+
+def test_the_start_on_a_spectrum_far_from_zero(multilevel_everywhere):
+    # L + 1e5 I: the shift goes just below 1e5, and the start runs as on L
+    side, k = 100, 12
+    L = graph_laplacian(grid_graph((side, side))) + 1e5 * sp.eye_array(side * side)
+    r = eigsh(L, k, method="shift_invert", tol=1e-7, rng=0)
+    assert "instead" not in r.start
+    assert r.verified
+    exact = 1e5 + grid_spectrum(side, k)
+    assert np.all(np.abs(r.eigenvalues - exact) <= r.residuals + 1e-9)
+
+
+def test_gram_residuals_keep_their_digits_far_from_zero():
+    # nearly converged vectors of L + 1e5 I: residuals of 1e-6 beside eigenvalues of
+    # 1e5. Formed from Gram matrices of size theta^2 they would carry errors of
+    # sqrt(eps) 1e5 ~ 1e-3; at the scale of (theta - s)^2 they agree with A's
+    side, c = 30, 1e5
+    L = sp.csr_array(graph_laplacian(grid_graph((side, side))) + c * sp.eye_array(side**2))
+    n = L.shape[0]
+    _, V = scipy.linalg.eigh(L.toarray(), subset_by_index=[0, 9])
+    rng = np.random.default_rng(7)
+    X = np.asfortranarray(V + 1e-6 * rng.standard_normal(V.shape))
+    s = c - 1e-3
+    F = SymmetricFactor(L - s * sp.eye_array(n), definite=True)
+    W = np.asfortranarray(F.solve(X))
+    theta, Y, res = ml._rayleigh_ritz(X.copy(order="F"), X, W, W, s, None, None)
+    explicit = np.linalg.norm(L @ Y - Y * theta, axis=0)
+    assert explicit.max() < 1e-5  # the point: residuals far below theta
+    np.testing.assert_allclose(res, explicit, rtol=1e-3, atol=1e-9)
+
+
+def test_a_start_that_does_not_converge_hands_over_to_lanczos(multilevel_everywhere,
+                                                              monkeypatch):
+    # a kNN graph, whose aggregates are rough: allowed past the predictor, the finest
+    # sweeps stop short of the tolerance and the block Lanczos answers
+    monkeypatch.setattr(ml, "PREDICTED_MAX", np.inf)
+    rng = np.random.default_rng(6)
+    L = graph_laplacian(knn_graph(rng.random((4000, 3)), 10))
+    r = eigsh(L, 10, method="shift_invert", tol=1e-8, rng=0)
+    assert "not converged" in r.start
+    assert r.start.endswith("block Lanczos from a random start instead")
+    assert r.verified
+    monkeypatch.setattr(_eigsh, "MULTILEVEL_MIN_ROWS", 10**9)
+    plain = eigsh(L, 10, method="shift_invert", tol=1e-8, rng=0)
+    np.testing.assert_allclose(r.eigenvalues, plain.eigenvalues, atol=1e-9)
+
+
+def test_a_failing_coarse_factorisation_costs_the_start_only(multilevel_everywhere,
+                                                            monkeypatch):
+    class Failing:
+        def __init__(self, *args, **kwargs):
+            raise np.linalg.LinAlgError("planted")
+
+    monkeypatch.setattr(ml, "SymmetricFactor", Failing)
+    L = graph_laplacian(grid_graph((100, 100)))
+    r = eigsh(L, 10, method="shift_invert", tol=1e-4, rng=0)
+    assert r.start.startswith("multilevel start failed (LinAlgError: planted)")
+    assert r.verified
+    np.testing.assert_allclose(r.eigenvalues, grid_spectrum(100, 10), atol=1e-4 * 8)
+
+
+def test_matrices_that_do_not_coarsen_keep_the_block_lanczos(multilevel_everywhere):
+    # no off-diagonal entries: every node its own aggregate
+    n = 3000
+    D = sp.diags_array(np.linspace(1.0, 2.0, n), format="csr")
+    r = eigsh(D, 5, method="shift_invert", rng=0)
+    assert r.start == "random (the multilevel start found no coarser level)"
+    np.testing.assert_allclose(r.eigenvalues, np.linspace(1.0, 2.0, n)[:5], atol=1e-8)
+    # a grid beside 4000 isolated nodes: aggregation stops above what LAPACK should
+    # take on, and the start gives up before it
+    A = sp.block_diag([grid_graph((80, 80)), sp.csr_array((4000, 4000))], format="csr")
+    L = graph_laplacian(A) + 1e-3 * sp.eye_array(10400)
+    r = eigsh(L, 6, method="shift_invert", rng=0)
+    assert r.start.startswith("random (aggregation stopped at ")
+    assert r.verified
