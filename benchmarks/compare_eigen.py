@@ -260,7 +260,7 @@ def big() -> None:
     norm = _norm_bound(L)
     print(f"grid {side}x{side} ({L.shape[0]} rows), k = {k}, tol = {tol:g}; the faster of "
           f"two runs each")
-    header = (f"{'solver':<44}{'seconds':>9}{'solves/matvecs':>16}{'max rel res':>13}"
+    header = (f"{'solver':<56}{'seconds':>9}{'solves/matvecs':>16}{'max rel res':>13}"
               f"{'max |err|':>11}{'verified':>10}")
     print(header)
     print("-" * len(header))
@@ -277,7 +277,7 @@ def big() -> None:
         try:
             r = eigsh(L, k, method=method, tol=tol, rng=0, factorization=backend)
         except EigenSolverError as exc:
-            print(f"{'ours ' + method:<44}{time.perf_counter() - t0:>9.2f}  raised: "
+            print(f"{'ours ' + method:<56}{time.perf_counter() - t0:>9.2f}  raised: "
                   f"{str(exc)[:70]}")
             continue
         if method != "lobpcg_amg":  # a second run, the faster kept (see big's notes)
@@ -285,19 +285,19 @@ def big() -> None:
                 again = eigsh(L, k, method=method, tol=tol, rng=0, factorization=backend)
                 r = min(r, again, key=lambda x: x.wall_time)
             except EigenSolverError as exc:
-                print(f"{'ours ' + method:<44}second run raised (the first is reported): "
+                print(f"{'ours ' + method:<56}second run raised (the first is reported): "
                       f"{str(exc)[:60]}")
         label = r.method if r.factorization is None else f"{r.method}/{r.factorization}"
         if method == "shift_invert" and not start:
             label += ", no multilevel start"
         times[f"{method} ({label})"] = r.wall_time
         name = f"ours {method} ({label})"
-        print(f"{name:<44}{r.wall_time:>9.2f}"
+        print(f"{name:<56}{r.wall_time:>9.2f}"
               f"{r.n_matvecs:>16}{r.residuals.max() / norm:>13.2e}"
               f"{np.abs(r.eigenvalues - exact).max():>11.2e}{r.verified!s:>10}")
-        print(f"{'':<44}missed check: {r.missed_check[:90]}")
+        print(f"{'':<56}missed check: {r.missed_check[:90]}")
         if r.start is not None:
-            print(f"{'':<44}start: {r.start[:110]}")
+            print(f"{'':<56}start: {r.start[:110]}")
     _eigsh.MULTILEVEL_MIN_ROWS = MULTILEVEL_MIN_ROWS
     t_sc = np.inf
     for _ in range(2):
@@ -306,7 +306,7 @@ def big() -> None:
         t_sc = min(t_sc, time.perf_counter() - t0)
     order = np.argsort(lam)
     rel, ok = check(L, lam[order], X[:, order], tol, norm)
-    print(f"{'scipy eigsh sigma=-1e-6||A||':<44}{t_sc:>9.2f}{'-':>16}{rel:>13.2e}"
+    print(f"{'scipy eigsh sigma=-1e-6||A||':<56}{t_sc:>9.2f}{'-':>16}{rel:>13.2e}"
           f"{np.abs(lam[order] - exact).max():>11.2e}{ok!s:>10}")
     for method, t in times.items():
         print(f"scipy shift-invert / ours {method}: {t_sc / t:.2f}x")

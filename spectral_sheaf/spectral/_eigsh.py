@@ -239,12 +239,14 @@ def eigsh(
         then smoothed by two damped Jacobi steps and finished by one or two sweeps
         with ``A``'s factorisation, and accepted when every residual formed from ``A``
         is below ``0.8 tol ||A||``. The finest level is not tried where the coarse
-        eigenvalues predict a first residual more than 400 times that (the smooth
-        eigenvectors of fine grids and meshes at moderate tolerances pass; kNN
-        graphs, sheaves with rotating maps and tolerances far below the eigenvalues
-        do not), and the block Lanczos runs where it fails; ``start`` in the result
-        says which. On the 700 x 700 grid (k = 20, tol 1e-6) it took 5.3-6 s against
-        the block Lanczos's 9 s (``benchmarks/compare_eigen.py --big``).
+        eigenvalues predict a first residual more than 400 times that (4000 from the
+        coarsest level, before any coarse factorisation): the smooth eigenvectors of
+        fine grids at moderate tolerances pass; kNN graphs, sheaves with rotating
+        maps, meshes with their small masses and tolerances far below the eigenvalues
+        do not. The block Lanczos runs wherever the start does not give the pairs;
+        ``start`` in the result says which ran and why. On the 700 x 700 grid (k = 20,
+        tol 1e-6) it took 5.4-6.1 s against the block Lanczos's 8.9 s
+        (``benchmarks/compare_eigen.py --big``).
         ``"lobpcg"``: block LOBPCG with a random start, the known kernel passed as
         constraints (shifted out of the way on small problems, where SciPy's LOBPCG
         solves densely). ``"lobpcg_amg"``: the same with a pyamg smoothed-aggregation V-cycle

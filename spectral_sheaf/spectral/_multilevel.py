@@ -55,9 +55,13 @@ HOPELESS = 8.0  # a finest sweep this far from atol gives up
 #: eigenvalue less the shift, times sqrt(max M_ii), over the accepted residual) is at
 #: most this: on the large suite (tol 1e-6) the grid's (k = 10, 20: 94, 188) and a
 #: random geometric graph's (k = 10: 320) converged in one or two sweeps; a kNN
-#: graph's (2000), the same RGG's at k = 20 (650), an icosphere's (4.5e4) and an
-#: O(3) sheaf's (2.5e5) did not
+#: graph's (2000), the same RGG's at k = 20 (650), an icosphere's with its mass
+#: matrix (9.7e4) and an O(3) sheaf's (1.6e5) did not
 PREDICTED_MAX = 400.0
+#: the same prediction from the coarsest level, checked before any coarse level is
+#: factorised: grid 1100 and 2300, RGG 1400 (k = 10) and 2800 (k = 20), kNN 9200,
+#: sheaf 2.6e5, icosphere 4.7e5
+COARSEST_PREDICTED_MAX = 4000.0
 SMOOTH = 2  # damped Jacobi steps after the finest prolongation
 
 
@@ -290,6 +294,22 @@ def multilevel_pairs(A: Any, M: Any, K: np.ndarray | None, k: int,
                                  subset_by_index=[0, width - 1])
     sizes = " > ".join(str(A_l.shape[0]) for A_l, _, _ in levels)
     state["start"] = f"multilevel: aggregated levels of {sizes} rows"
+    # one sweep on the finest level leaves a residual of about (lambda_k - s) ||M e||,
+    # e the rough part of the prolongated vector (a few percent of it); a coarse
+    # eigenvalue overestimates lambda_k (3-4 times one level up on the suite's graphs,
+    # 6-20 times on the coarsest), so that it predicts that residual from above
+    mscale = 1.0 if M is None else float(np.sqrt(np.abs(M.diagonal()).max()))
+
+    def hopeless(theta: np.ndarray, limit: float, where: str) -> bool:
+        predicted = (float(theta[min(k + r, theta.size) - 1]) - s) * mscale / atol
+        if predicted > limit:
+            state["start"] += (f"; not tried on the finest ({where} predicts a first "
+                               f"residual of {predicted:.3g} times the tolerance, > "
+                               f"{limit:g}): block Lanczos from a random start instead")
+        return predicted > limit
+
+    if hopeless(theta, COARSEST_PREDICTED_MAX, "the coarsest level"):
+        return None
     for level in range(len(levels) - 2, 0, -1):
         A_l, M_l, agg = levels[level]
         X = _prolong(agg, X)  # type: ignore[arg-type]
@@ -297,15 +317,7 @@ def multilevel_pairs(A: Any, M: Any, K: np.ndarray | None, k: int,
         F = SymmetricFactor(shifted, definite=True, backend=backend)
         state["factorizations"] += 1
         theta, X, _, _ = _sweeps(M_l, None, X, F.solve, s, LEVEL_SWEEPS, 0, 0.0)
-    # one sweep on the finest level leaves a residual of about (lambda_k - s) ||M e||,
-    # e the rough part of the prolongated vector (a few percent of it); the coarse
-    # eigenvalue overestimates lambda_k (3-4 times on the suite's graphs)
-    mscale = 1.0 if M is None else float(np.sqrt(np.abs(M.diagonal()).max()))
-    predicted = (float(theta[min(k + r, theta.size) - 1]) - s) * mscale / atol
-    if predicted > PREDICTED_MAX:
-        state["start"] += (f"; not tried on the finest (its first residual predicted at "
-                           f"{predicted:.3g} times the tolerance, > {PREDICTED_MAX:g}): "
-                           "block Lanczos from a random start instead")
+    if len(levels) > 2 and hopeless(theta, PREDICTED_MAX, "the level above it"):
         return None
     X = _smooth(A, _prolong(levels[0][2], X), SMOOTH)  # type: ignore[arg-type]
     theta, X, res, done = _sweeps(M, K, X, solve, s, MAX_FINE_SWEEPS, k, atol)

@@ -92,7 +92,7 @@ def intermediate_levels(start):
                                                  ("auto", "superlu")])
 def test_the_start_gives_the_grid_spectrum_with_its_multiplicities(
         multilevel_everywhere, monkeypatch, kernel, backend):
-    side, k, tol = 100, 20, 1e-4
+    side, k, tol = 100, 20, 3e-5
     L = graph_laplacian(grid_graph((side, side)))
     r = eigsh(L, k, method="shift_invert", tol=tol, rng=0, known_kernel=kernel,
               factorization=backend)
@@ -211,6 +211,7 @@ def test_a_start_that_does_not_converge_hands_over_to_lanczos(multilevel_everywh
     # a kNN graph, whose aggregates are rough: allowed past the predictor, the finest
     # sweeps stop short of the tolerance and the block Lanczos answers
     monkeypatch.setattr(ml, "PREDICTED_MAX", np.inf)
+    monkeypatch.setattr(ml, "COARSEST_PREDICTED_MAX", np.inf)
     rng = np.random.default_rng(6)
     L = graph_laplacian(knn_graph(rng.random((4000, 3)), 10))
     r = eigsh(L, 10, method="shift_invert", tol=1e-8, rng=0)
@@ -250,3 +251,17 @@ def test_matrices_that_do_not_coarsen_keep_the_block_lanczos(multilevel_everywhe
     r = eigsh(L, 6, method="shift_invert", rng=0)
     assert r.start.startswith("random (aggregation stopped at ")
     assert r.verified
+
+
+@pytest.mark.parametrize(("tol", "where"), [(1e-5, "the level above it"),
+                                            (1e-6, "the coarsest level")])
+def test_tolerances_far_below_the_eigenvalues_are_predicted_and_skipped(
+        multilevel_everywhere, tol, where):
+    # the 100 x 100 grid's 12th eigenvalue is 0.0082: at tol 3e-5 one sweep converges
+    # (measured), at 1e-5 the level above the finest predicts a first residual 505
+    # times the tolerance, at 1e-6 already the coarsest predicts 1.7e4 times it
+    L = graph_laplacian(grid_graph((100, 100)))
+    r = eigsh(L, 12, method="shift_invert", tol=tol, rng=0)
+    assert f"not tried on the finest ({where} predicts" in r.start
+    assert r.verified
+    np.testing.assert_allclose(r.eigenvalues, grid_spectrum(100, 12), atol=tol * 8)
