@@ -11,10 +11,12 @@ their answers are run through the same residual and missed-eigenvalue checks as 
 Run: ``python benchmarks/compare_eigen.py`` (``--quick`` for small sizes; ``--big`` for
 the issue's target problem alone: the 20 smallest pairs of the 700 x 700 grid Laplacian,
 490k rows, to tol 1e-6, each solver timed twice and the faster run kept, since the
-first run in a process pays for fresh memory;
+first run in a process pays for fresh memory, shift-invert with and without its
+multilevel start;
 ``--factor`` for the two factorisations behind shift-invert side by side, SuperLU and
-CHOLMOD, the latter where scikit-sparse is installed; ``--dimension`` for the evidence
-behind ``auto``'s choice between ARPACK and LOBPCG on graphs of high estimated
+CHOLMOD, the latter where scikit-sparse is installed; ``--multilevel`` for shift-invert
+with and without its multilevel start on the large eigen suite's matrices;
+``--dimension`` for the evidence behind ``auto``'s choice between ARPACK and LOBPCG on graphs of high estimated
 dimension (LOBPCG first from 20000 rows, dimension 3.5 and a degree spread of 2): ARPACK
 against LOBPCG on kNN graphs of points in 5-D and 8-D, Erdos-Renyi graphs and film,
 with the estimated dimension, the degree spread (largest diagonal entry over the
@@ -68,6 +70,9 @@ def main() -> None:
                         help="SuperLU against CHOLMOD: factorising, and solving 8 columns")
     parser.add_argument("--dimension", action="store_true",
                         help="ARPACK against LOBPCG on graphs of high estimated dimension")
+    parser.add_argument("--multilevel", action="store_true",
+                        help="shift-invert with and without its multilevel start on the "
+                             "large suite's matrices of 50000 rows or more")
     parser.add_argument("--data-dir", default=os.environ.get(
         "SPECTRAL_SHEAF_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"
         / "graphs"), help="folder holding geom-gcn/ (film, for --dimension)")
@@ -77,6 +82,9 @@ def main() -> None:
         return
     if args.big:
         big()
+        return
+    if args.multilevel:
+        multilevel_table()
         return
     if args.factor:
         factor_table()
@@ -310,6 +318,41 @@ def big() -> None:
           f"{np.abs(lam[order] - exact).max():>11.2e}{ok!s:>10}")
     for method, t in times.items():
         print(f"scipy shift-invert / ours {method}: {t_sc / t:.2f}x")
+
+
+def multilevel_table() -> None:
+    """Shift-invert with its multilevel start and with the block Lanczos alone.
+
+    The matrices of ``spectral-sheaf bench eigen --size large`` with 50000 rows or more
+    (grid, kNN and random geometric graphs, an O(3) sheaf, an icosphere with its mass
+    matrix), k = 10 and tol 1e-6 as in that suite; the faster of two runs each, the two
+    variants in turn. ``start`` says whether the start gave the pairs or why not.
+    """
+    from spectral_sheaf._cli_bench import _suite
+
+    k, tol = 10, 1e-6
+    print(f"k = {k}, tol = {tol:g}, method='shift_invert'; the faster of two runs each")
+    header = (f"{'matrix':<26}{'rows':>8}{'Lanczos s':>11}{'start s':>9}{'ratio':>7}"
+              f"{'solves':>12}{'verified':>12}  start")
+    print(header)
+    print("-" * (len(header) + 40))
+    for name, problem in _suite("large").items():
+        L, M = problem if isinstance(problem, tuple) else (problem, None)
+        if L.shape[0] < MULTILEVEL_MIN_ROWS:
+            continue
+        best = {}
+        for allowed in (False, True):
+            _eigsh.MULTILEVEL_MIN_ROWS = MULTILEVEL_MIN_ROWS if allowed else L.shape[0] + 1
+            runs = [eigsh(L, k, M=M, method="shift_invert", tol=tol, rng=0)
+                    for _ in range(2)]
+            best[allowed] = min(runs, key=lambda r: r.wall_time)
+        _eigsh.MULTILEVEL_MIN_ROWS = MULTILEVEL_MIN_ROWS
+        plain, start = best[False], best[True]
+        verified = f"{plain.verified}/{start.verified}"
+        why = start.start.split("rows", 1)[-1].lstrip(",; ")
+        print(f"{name:<26}{L.shape[0]:>8}{plain.wall_time:>11.2f}{start.wall_time:>9.2f}"
+              f"{plain.wall_time / start.wall_time:>7.2f}"
+              f"{f'{plain.n_matvecs}/{start.n_matvecs}':>12}{verified:>12}  {why[:70]}")
 
 
 if __name__ == "__main__":
