@@ -12,15 +12,15 @@ Run: ``python benchmarks/compare_eigen.py`` (``--quick`` for small sizes; ``--bi
 the issue's target problem alone: the 20 smallest pairs of the 700 x 700 grid Laplacian,
 490k rows, to tol 1e-6, each solver timed twice and the faster run kept, since the
 first run in a process pays for fresh memory, shift-invert with and without its
-multilevel start;
-``--factor`` for the two factorisations behind shift-invert side by side, SuperLU and
-CHOLMOD, the latter where scikit-sparse is installed; ``--multilevel`` for shift-invert
-with and without its multilevel start on the large eigen suite's matrices;
-``--dimension`` for the evidence behind ``auto``'s choice between ARPACK and LOBPCG on graphs of high estimated
-dimension (LOBPCG first from 20000 rows, dimension 3.5 and a degree spread of 2): ARPACK
-against LOBPCG on kNN graphs of points in 5-D and 8-D, Erdos-Renyi graphs and film,
-with the estimated dimension, the degree spread (largest diagonal entry over the
-median) and what ``auto`` tries first).
+multilevel start; ``--factor`` for the two factorisations behind shift-invert side by
+side, SuperLU and CHOLMOD, the latter where scikit-sparse is installed;
+``--multilevel`` for shift-invert with and without its multilevel start on the large
+eigen suite's matrices; ``--dimension`` for the evidence behind ``auto``'s choice
+between ARPACK and LOBPCG on graphs of high estimated dimension (LOBPCG first from
+20000 rows, dimension 3.5 and a degree spread of 2): ARPACK against LOBPCG on kNN
+graphs of points in 5-D and 8-D, Erdos-Renyi graphs and film, with the estimated
+dimension, the degree spread (largest diagonal entry over the median) and what
+``auto`` tries first).
 """
 
 from __future__ import annotations
