@@ -141,11 +141,10 @@ def _rayleigh_ritz(X: np.ndarray, MX: np.ndarray, W: np.ndarray, MW: np.ndarray,
     and the residuals need only Gram matrices of ``X``, ``W`` and their M-images, and
     no product with ``A``. ``K`` (M-orthonormal, in ``A``'s kernel) was projected out of
     ``X``, and so out of ``W`` but for rounding, which is projected out here (in place).
-    The basis is M-orthonormalised
-    through the eigendecomposition of ``W^T M W`` (its columns scaled to unit length),
-    dropping the directions it lacks. The Ritz vectors are
-    written over ``X`` (its leading columns), which must not share memory with ``W``;
-    both are column-major.
+    The basis is M-orthonormalised through the eigendecomposition of ``W^T M W`` (its
+    columns scaled to unit length), dropping the directions it lacks. The Ritz vectors
+    are written over ``X`` (its leading columns), which must not share memory with
+    ``W``; both are column-major.
     """
     if K is not None:
         W -= K @ (K.T @ MW)
@@ -248,7 +247,8 @@ def _sweeps(M: sp.csr_array | None, K: np.ndarray | None, X: np.ndarray,
             norms = np.sqrt(np.abs(np.einsum("ij,ij->j", X, MX)))
             if np.any(norms < 1e-6):
                 keep = norms >= 1e-6
-                X, MX = np.asfortranarray(X[:, keep]), np.asfortranarray(MX[:, keep])
+                X = np.asfortranarray(X[:, keep])
+                MX = X if M is None else np.asfortranarray(MX[:, keep])
         else:
             MX = X if M is None else _times(M, X)
         W = np.asfortranarray(solve(MX))
