@@ -662,9 +662,9 @@ def _solve(method: str, A: Any, M: Any, counter: _Counter, k: int, which: str, t
                 # smooth eigenvectors from aggregated problems, finished by subspace
                 # iteration with this factorisation; None where that did not converge
                 try:
-                    found = multilevel_pairs(A, M, K, kk, solve, s,
-                                             MULTILEVEL_MARGIN * tol * norm, lu.backend,
-                                             state)
+                    found = multilevel_pairs(
+                        A, M, K, kk, solve, s, MULTILEVEL_MARGIN * tol * norm, lu.backend,
+                        state, lambda lam, X: _residuals(A, M, lam, X))
                 except (np.linalg.LinAlgError, RuntimeError, MemoryError) as exc:
                     # a coarse factorisation that failed costs the start, not the method
                     state["start"] = (f"multilevel start failed ({type(exc).__name__}: "

@@ -262,19 +262,20 @@ def _sweeps(M: sp.csr_array | None, K: np.ndarray | None, X: np.ndarray,
 def multilevel_pairs(A: Any, M: Any, K: np.ndarray | None, k: int,
                      solve: Callable[[np.ndarray], np.ndarray], s: float, atol: float,
                      backend: str, state: dict,
+                     residuals: Callable[[np.ndarray, np.ndarray], np.ndarray],
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """Compute the ``k`` smallest pairs of ``(A, M)`` beyond ``K`` by the multilevel start.
 
     ``A`` and ``M`` are real sparse. ``solve`` applies ``(A - s M)^{-1}`` (the caller's
-    factorisation, ``s`` below the spectrum). Coarse levels are factorised with the
-    same shift: positive definite there as on the finest level, since a coarse
-    Rayleigh quotient is a fine one. Returns (eigenvalues, M-orthonormal vectors,
-    residual norms), ascending, once every residual is at most ``atol``; None when
-    ``A`` does not coarsen, when the coarse eigenvalues predict too large a residual
-    for the finest level (``PREDICTED_MAX``), or when ``MAX_FINE_SWEEPS`` sweeps there
-    do not get to ``atol``.
-    ``state["factorizations"]`` counts the coarse factorisations too, and
-    ``state["start"]`` says what happened.
+    factorisation, ``s`` below the spectrum); ``residuals(lam, X)`` forms
+    ``||A x - lambda M x||`` from ``A``, on which the pairs are accepted. Coarse levels
+    are factorised with the same shift: positive definite there as on the finest
+    level, since a coarse Rayleigh quotient is a fine one. Returns (eigenvalues,
+    M-orthonormal vectors, residual norms), ascending, once every residual is at most
+    ``atol``; None when ``A`` does not coarsen, when the coarse eigenvalues predict too
+    large a residual for the finest level (``PREDICTED_MAX``), or when
+    ``MAX_FINE_SWEEPS`` sweeps there do not get to ``atol``. ``state["factorizations"]``
+    counts the coarse factorisations too, and ``state["start"]`` says what happened.
     """
     A = sp.csr_array(A, dtype=np.float64)
     M = None if M is None else sp.csr_array(M, dtype=np.float64)
@@ -327,8 +328,7 @@ def multilevel_pairs(A: Any, M: Any, K: np.ndarray | None, k: int,
         # the Gram matrices' residuals lose digits to cancellation where the residual
         # is far below ||A x||: the pairs are accepted on residuals formed from A
         lam, X = theta[:k], np.ascontiguousarray(X[:, :k])
-        R = np.asarray(A @ X) - (X if M is None else np.asarray(M @ X)) * lam
-        res = np.linalg.norm(R, axis=0)
+        res = residuals(lam, X)
         if np.all(res <= atol):
             return lam, X, res
     state["start"] += (f", not converged (largest residual {res[:k].max():.3g} > "
