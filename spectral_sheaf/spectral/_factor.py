@@ -19,7 +19,9 @@ Two backends behind one class:
   supernodal Cholesky ``P^T B P = L L^T`` under CHOLMOD's ordering (AMD, or METIS
   where AMD fills in badly): its dense supernodes run through BLAS, so it factorises
   several times faster than SuperLU on grids and kNN graphs and solves a block of
-  right-hand sides at least as fast as the Numba kernel. When the Cholesky fails (the
+  right-hand sides at least as fast as the Numba kernel. The supernodal Cholesky is
+  called through ctypes where CHOLMOD loads that way (``_cholmod``), since
+  scikit-sparse holds the GIL while it factorises. When the Cholesky fails (the
   matrix is not positive definite), and for a matrix not expected to be, CHOLMOD's
   simplicial ``L D L^T`` without pivoting is computed instead, whose ``D`` gives the
   inertia as SuperLU's does.
@@ -42,6 +44,7 @@ from scipy.sparse.linalg import splu
 
 from .. import _backend
 from .._validation import check_option
+from . import _cholmod
 
 __all__ = ["SymmetricFactor"]
 
@@ -242,6 +245,9 @@ class SymmetricFactor:
     backend : {"auto", "superlu", "cholmod"}
         ``"auto"``: CHOLMOD for real matrices where scikit-sparse imports, else
         SuperLU. Complex Hermitian matrices always use SuperLU.
+    blas_threads : bool
+        Whether a large supernodal Cholesky may raise the BLAS threads to all cores
+        (a process-wide setting: False when factorising in a worker thread).
 
     Raises
     ------
@@ -266,7 +272,8 @@ class SymmetricFactor:
         (SuperLU's indefinite or complex factors). Computed on first use.
     """
 
-    def __init__(self, B: Any, *, definite: bool = False, backend: str = "auto") -> None:
+    def __init__(self, B: Any, *, definite: bool = False, backend: str = "auto",
+                 blas_threads: bool = True) -> None:
         check_option(backend, "factorization", _BACKENDS)
         Bc = sp.csc_array(B)
         self.shape = Bc.shape
@@ -279,25 +286,30 @@ class SymmetricFactor:
         self.zero_pivot = False
         self.backend = resolve_backend(backend, real=not np.iscomplexobj(Bc.data))
         if self.backend == "cholmod":
-            self._factor_cholmod(cholmod_module(), Bc, definite)
+            self._factor_cholmod(cholmod_module(), Bc, definite, blas_threads)
         else:
             self._factor_superlu(Bc)
 
-    def _factor_cholmod(self, cholmod: Any, Bc: sp.csc_array, definite: bool) -> None:
+    def _factor_cholmod(self, cholmod: Any, Bc: sp.csc_array, definite: bool,
+                        blas_threads: bool) -> None:
         Bm = sp.csc_matrix(Bc, dtype=np.float64)
         Bm.sum_duplicates()
         Bm.sort_indices()
         self._pattern = Bm
         if definite:
+            # on a large matrix its dense supernodal updates pay for BLAS threads,
+            # which eigsh otherwise holds to one (not from a worker thread: the
+            # setting is the process's)
+            wide = blas_threads and Bm.shape[0] >= _WIDE_ROWS
             try:
-                # on a large matrix its dense supernodal updates pay for BLAS
-                # threads, which eigsh otherwise holds to one
-                with _backend.all_blas_threads() if Bm.shape[0] >= _WIDE_ROWS \
-                        else nullcontext():
-                    self._chol = cholmod.cholesky(Bm, mode="supernodal")
+                with _backend.all_blas_threads() if wide else nullcontext():
+                    # through ctypes where it loads: other threads run meanwhile
+                    self._chol = (_cholmod.Cholesky(Bm) if _cholmod.available()
+                                  else cholmod.cholesky(Bm, mode="supernodal"))
                 self.negative_pivots = 0
                 return
-            except cholmod.CholmodNotPositiveDefiniteError:
+            except (cholmod.CholmodNotPositiveDefiniteError,
+                    _cholmod.NotPositiveDefiniteError):
                 pass
         try:
             F = cholmod.cholesky(Bm, mode="simplicial")  # L D L^T, no pivoting
@@ -343,7 +355,8 @@ class SymmetricFactor:
         if self._cost is None:
             if self._counts is None and self._chol is not None:
                 # CHOLMOD's fill under its own ordering, from the permuted pattern
-                P = np.asarray(self._chol.P(), dtype=np.int64)
+                P = np.asarray(self._chol.perm if isinstance(self._chol, _cholmod.Cholesky)
+                               else self._chol.P(), dtype=np.int64)
                 B = self._pattern[P][:, P].tocsc()
                 self._counts = _column_counts(B.indptr.astype(np.int64),
                                               B.indices.astype(np.int64))
