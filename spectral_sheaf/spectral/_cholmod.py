@@ -11,8 +11,9 @@ three fields of ``cholmod_common``. Its layout is not
 published as an ABI, so the offsets used are checked against the defaults that
 ``cholmod_start`` writes there; if any differs (another CHOLMOD than the 3.x-5.x
 whose header this follows) or the library is not found, :func:`available` is False and
-the callers use scikit-sparse. The structs of sparse and dense matrices and the two
-leading fields of a factor (``n``, ``minor``) have kept their layout since CHOLMOD 1.
+the callers use scikit-sparse. The structs of sparse and dense matrices and the four
+leading fields of a factor (``n``, ``minor``, ``Perm``, ``ColCount``) have kept their
+layout since CHOLMOD 1.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ __all__ = ["Cholesky", "available"]
 
 _INT, _LONG, _REAL, _DOUBLE = 0, 2, 1, 0  # CHOLMOD_INT, _LONG, _REAL, _DOUBLE
 _SUPERNODAL = 2
+INT32_MAX_NNZ = 2**31 - 1  # matrices with more entries go to the 64-bit routines
 _COMMON_BYTES = 1 << 16  # sizeof(cholmod_common) is a few kB; room to spare
 # offsets in cholmod_common (CHOLMOD 3-5) and the defaults cholmod_start writes there
 _OFF_SUPERNODAL, _OFF_QUICK, _OFF_PRINT = 48, 136, 144
@@ -54,7 +56,7 @@ class _Dense(ctypes.Structure):
 
 class _FactorHead(ctypes.Structure):
     _fields_ = [("n", ctypes.c_size_t), ("minor", ctypes.c_size_t),
-                ("Perm", ctypes.c_void_p)]
+                ("Perm", ctypes.c_void_p), ("ColCount", ctypes.c_void_p)]
 
 
 _lib: Any = None
@@ -129,8 +131,9 @@ class Cholesky:
         Bc.sort_indices()
         self.n = n = Bc.shape[0]
         self._L: ctypes.c_void_p | None = None
+        self._lock = threading.Lock()
         data = np.ascontiguousarray(Bc.data)
-        small = Bc.nnz < 2**31 - 1
+        small = Bc.nnz <= INT32_MAX_NNZ
         for pre, itype, idx in (("cholmod_", _INT, np.int32), ("cholmod_l_", _LONG, np.int64)):
             if idx is np.int32 and not small:
                 continue
@@ -145,6 +148,7 @@ class Cholesky:
             L = ctypes.c_void_p(getattr(_lib, pre + "analyze")(ctypes.byref(A), common))
             if L.value:  # else too large for 32-bit indices, or out of memory
                 self._pre, self._common, self._L = pre, common, L
+                self.index_bits = 32 if itype == _INT else 64
                 getattr(_lib, pre + "factorize")(ctypes.byref(A), L, common)
                 break
             getattr(_lib, pre + "finish")(common)
@@ -156,9 +160,12 @@ class Cholesky:
             self.close()
             raise NotPositiveDefiniteError(f"the matrix is not positive definite (column "
                                            f"{col} of {n})")
-        ptr = ctypes.cast(head.Perm, ctypes.POINTER(ctypes.c_int32 if self._pre == "cholmod_"
-                                                    else ctypes.c_int64))
-        self.perm = np.ctypeslib.as_array(ptr, shape=(n,)).astype(np.int64)
+        index = ctypes.POINTER(ctypes.c_int32 if self._pre == "cholmod_" else ctypes.c_int64)
+        #: the fill-reducing ordering, and the column counts of L (its diagonal included)
+        self.perm = np.ctypeslib.as_array(ctypes.cast(head.Perm, index),
+                                          shape=(n,)).astype(np.int64)
+        self.column_counts = np.ctypeslib.as_array(ctypes.cast(head.ColCount, index),
+                                                   shape=(n,)).astype(np.int64)
 
     def solve(self, rhs: np.ndarray) -> np.ndarray:
         """``B^{-1} rhs`` for a real vector or ``(n, b)`` block."""
@@ -168,8 +175,9 @@ class Cholesky:
         R = np.asfortranarray(rhs.reshape(self.n, -1), dtype=np.float64)
         b = R.shape[1]
         D = _Dense(self.n, b, self.n * b, self.n, R.ctypes.data, None, _REAL, _DOUBLE)
-        out = getattr(_lib, self._pre + "solve")(0, self._L, ctypes.byref(D),
-                                                 self._common)  # 0: CHOLMOD_A
+        with self._lock:  # cholmod_common holds the solve's workspace
+            out = getattr(_lib, self._pre + "solve")(0, self._L, ctypes.byref(D),
+                                                     self._common)  # 0: CHOLMOD_A
         if not out:
             raise MemoryError("CHOLMOD's solve failed (out of memory)")
         res = out.contents

@@ -34,7 +34,7 @@ from ._factor import _BACKENDS, SymmetricFactor, cholmod_module, resolve_backend
 from ._kernel import detect_laplacian_kernel
 from ._krylov import block_lanczos_largest
 from ._multilevel import MIN_ROWS as MULTILEVEL_MIN_ROWS
-from ._multilevel import coarse_start, finest_sweeps
+from ._multilevel import _times, coarse_start, finest_sweeps
 
 __all__ = ["EigenResult", "EigenSolverError", "eigenvalue_count", "eigsh"]
 
@@ -164,24 +164,47 @@ def _check_mass(M: Any, n: int) -> Any:
     return Mm
 
 
-def _fix_signs(X: np.ndarray) -> np.ndarray:
+def _fix_signs(X: np.ndarray, inplace: bool = False) -> np.ndarray:
+    """Make each column's entry of largest modulus real positive (its real part).
+
+    Column by column, so that a column-major block is read along its columns, with
+    no temporary of the block's size; ``inplace`` flips the columns of ``X`` itself.
+    """
     if X.size == 0:
         return X
-    idx = np.argmax(np.abs(X), axis=0)
-    s = np.sign(X[idx, np.arange(X.shape[1])].real)
-    s[s == 0] = 1.0
-    return X * s
+    flip = [j for j in range(X.shape[1])
+            if X[int(np.argmax(np.abs(X[:, j]))), j].real < 0]
+    if flip:
+        X = X if inplace and X.flags.writeable else X.copy()
+        for j in flip:
+            X[:, j] *= -1
+    return X
 
 
 def _residuals(A: Any, M: Any, lam: np.ndarray, X: np.ndarray) -> np.ndarray:
-    """Return ``||A x_j - lambda_j M x_j||`` per column, with no (n, k) temporaries."""
-    R = np.asarray(A @ X)
+    """Return ``||A x_j - lambda_j M x_j||`` per column, with no (n, k) temporaries.
+
+    A column-major real block goes through a column-by-column product (SciPy's would
+    copy it into row-major order first).
+    """
+    def times(B: Any) -> np.ndarray:
+        if (X.flags.f_contiguous and not X.flags.c_contiguous and X.dtype == np.float64
+                and sp.issparse(B) and B.format in ("csr", "csc")
+                and B.dtype == np.float64):
+            return _times(sp.csr_array(B), X)
+        return np.asarray(B @ X)
+
+    R = times(A)
     dtype = np.result_type(R.dtype, X.dtype, lam.dtype)
     if R.dtype != dtype or not R.flags.writeable or np.may_share_memory(R, X):
         R = R.astype(dtype)
-    MX = X if M is None else np.asarray(M @ X)
-    for i in range(0, R.shape[0], 4096):  # in row blocks that stay in cache
-        R[i:i + 4096] -= MX[i:i + 4096] * lam
+    MX = X if M is None else times(M)
+    if R.flags.f_contiguous and not R.flags.c_contiguous:
+        for j in range(R.shape[1]):
+            R[:, j] -= lam[j] * MX[:, j]
+    else:
+        for i in range(0, R.shape[0], 4096):  # in row blocks that stay in cache
+            R[i:i + 4096] -= MX[i:i + 4096] * lam
     return np.sqrt(np.einsum("ij,ij->j", R.conj(), R).real)
 
 
@@ -437,7 +460,9 @@ def eigsh(
                               + "; after deflation restarts, which the first check called "
                                 f"for: {missed}")
             conv = res <= tol * max(norm, np.finfo(float).tiny)
-            last = EigenResult(lam, _fix_signs(X), res, conv, m, tol, norm, counter.count,
+            # X is the solver's own array: its signs are fixed in place
+            last = EigenResult(lam, _fix_signs(X, inplace=True), res, conv, m, tol, norm,
+                               counter.count,
                                state["factorizations"], time.perf_counter() - t0, missed,
                                tuple(attempts), state.get("used_backend"), kernel_note,
                                state.pop("start", None))
@@ -669,9 +694,12 @@ def _solve(method: str, A: Any, M: Any, counter: _Counter, k: int, which: str, t
                 A, M, K, kk, start, solve, s, MULTILEVEL_MARGIN * tol * norm, state,
                 lambda lam, X: _residuals(A, M, lam, X))
             if found is not None:
-                lam, X, res = found
+                lam, X, res = found  # ascending
                 if K is None:
                     state["residuals"] = (lam, res)
+                else:  # as _finish will put them
+                    state["residuals"] = (np.concatenate([np.zeros(r), lam]), np.concatenate(
+                        [_residuals(A, M, np.zeros(r), K), res]))
             else:
                 accepted: list[tuple[np.ndarray, np.ndarray]] = []  # the last (X, res)
 
@@ -795,16 +823,25 @@ def _finish(lam: np.ndarray, X: np.ndarray, K: np.ndarray | None, M: Any = None,
 
     The pairs are made M-orthogonal to the kernel: a solver that shifted the kernel
     away (rather than constraining against it) leaves its vectors orthogonal to it
-    only to its tolerance (LOBPCG at tol 1e-6: 1e-8 on 40 disjoint paths).
+    only to its tolerance (LOBPCG at tol 1e-6: 1e-8 on 40 disjoint paths). Pairs
+    orthogonal to it to rounding already (the multilevel start's) are kept as they
+    are. The result is column-major.
     """
     order = np.argsort(lam)
-    lam, X = np.asarray(lam)[order].real, np.asarray(X)[:, order]
-    if K is not None:
-        if X.shape[1]:
-            X = _m_orthonormalize(X - K @ (K.conj().T @ (X if M is None else M @ X)), M)
-        lam = np.concatenate([np.zeros(K.shape[1]), lam])
-        X = np.hstack([K, X])
-    return lam, X
+    lam, X = np.asarray(lam)[order].real, np.asarray(X)
+    if not np.array_equal(order, np.arange(order.size)):
+        X = X[:, order]
+    if K is None:
+        return lam, X
+    r = K.shape[1]
+    out = np.empty((X.shape[0], r + X.shape[1]), dtype=np.result_type(K, X), order="F")
+    out[:, :r] = K
+    if X.shape[1]:
+        C = K.conj().T @ (X if M is None else M @ X)
+        if np.abs(C).max() > 1e-12:
+            X = _m_orthonormalize(X - K @ C, M)
+        out[:, r:] = X
+    return np.concatenate([np.zeros(r), lam]), out
 
 
 def _lobpcg_restarted(op: Any, X0: np.ndarray, M: Any, prec: Any, which: str,
@@ -1293,7 +1330,7 @@ def _missed_check(A: Any, M: Any, lam: np.ndarray, X: np.ndarray, which: str, to
         b = 4
         theta, _, used, ok = block_lanczos_largest(
             state["solve"], n, 1, M=M, K=D, block=b, max_dim=8 * b, rtol=1e-2,
-            max_applies=8 * b, dtype=X.dtype, rng=g)
+            max_applies=8 * b, dtype=X.dtype, k_passes=1, rng=g)
         beyond = s + 1.0 / float(theta[0])
         how = f"block Krylov pass on the deflated shift-inverted operator, {used} solves"
         if not ok:

@@ -353,10 +353,11 @@ class SymmetricFactor:
     @property
     def cost_in_solves(self) -> float:
         if self._cost is None:
-            if self._counts is None and self._chol is not None:
+            if self._counts is None and isinstance(self._chol, _cholmod.Cholesky):
+                self._counts = self._chol.column_counts  # CHOLMOD's own, from its analysis
+            elif self._counts is None and self._chol is not None:
                 # CHOLMOD's fill under its own ordering, from the permuted pattern
-                P = np.asarray(self._chol.perm if isinstance(self._chol, _cholmod.Cholesky)
-                               else self._chol.P(), dtype=np.int64)
+                P = np.asarray(self._chol.P(), dtype=np.int64)
                 B = self._pattern[P][:, P].tocsc()
                 self._counts = _column_counts(B.indptr.astype(np.int64),
                                               B.indices.astype(np.int64))

@@ -105,17 +105,34 @@ def _csr_columns(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, Z: n
                  alpha: float, scale: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover
     """``out = alpha Z + diag(scale) A Z`` for a CSR ``A`` and column-major ``Z``, ``out``.
 
-    Column by column: SciPy's product copies a column-major block into row-major order
-    first (a strided copy of the whole block, 0.2 s for 30 columns of 490k rows); a
-    sparse product per column reads each column where it lies.
+    Four columns to a pass over ``A``, each read where it lies: SciPy's product copies
+    a column-major block into row-major order first (a strided copy of the whole
+    block, 0.2 s for 30 columns of 490k rows), and one pass per column reads ``A``
+    four times as often (the residuals of 19 columns on that grid: 0.10 s against
+    0.04 s).
     """
-    for q in range(Z.shape[1]):
-        z = Z[:, q]
+    b = Z.shape[1]
+    for q0 in range(0, b, 4):
+        w = min(4, b - q0)
         for i in nb.prange(Z.shape[0]):
-            acc = 0.0
+            a0 = a1 = a2 = a3 = 0.0
             for t in range(indptr[i], indptr[i + 1]):
-                acc += data[t] * z[indices[t]]
-            out[i, q] = alpha * z[i] + scale[i] * acc
+                j = indices[t]
+                v = data[t]
+                a0 += v * Z[j, q0]
+                if w > 1:
+                    a1 += v * Z[j, q0 + 1]
+                if w > 2:
+                    a2 += v * Z[j, q0 + 2]
+                if w > 3:
+                    a3 += v * Z[j, q0 + 3]
+            out[i, q0] = alpha * Z[i, q0] + scale[i] * a0
+            if w > 1:
+                out[i, q0 + 1] = alpha * Z[i, q0 + 1] + scale[i] * a1
+            if w > 2:
+                out[i, q0 + 2] = alpha * Z[i, q0 + 2] + scale[i] * a2
+            if w > 3:
+                out[i, q0 + 3] = alpha * Z[i, q0 + 3] + scale[i] * a3
 
 
 def _times(A: sp.csr_array, Z: np.ndarray) -> np.ndarray:
@@ -364,7 +381,7 @@ def finest_sweeps(A: Any, M: Any, K: np.ndarray | None, k: int, X: np.ndarray,
     if theta.size >= k and np.all(res[:k] <= atol):
         # the Gram matrices' residuals lose digits to cancellation where the residual
         # is far below ||A x||: the pairs are accepted on residuals formed from A
-        lam, X = theta[:k], np.ascontiguousarray(X[:, :k])
+        lam, X = theta[:k], X[:, :k]
         res = residuals(lam, X)
         if np.all(res <= atol):
             return lam, X, res

@@ -10,7 +10,7 @@ import scipy.linalg
 import scipy.sparse as sp
 
 from spectral_sheaf.graphs import graph_laplacian, grid_graph, hypercube_graph, magnetic_laplacian
-from spectral_sheaf.spectral import EigenSolverError, eigenvalue_count, eigsh
+from spectral_sheaf.spectral import EigenSolverError, _cholmod, eigenvalue_count, eigsh
 from spectral_sheaf.spectral._bounds import _norm_bound
 from spectral_sheaf.spectral._eigsh import _Counter, _missed_check
 from spectral_sheaf.spectral._factor import SymmetricFactor, _column_counts, cholmod_module
@@ -86,6 +86,7 @@ def test_optional_solvers_are_installed_where_ci_asks_for_them():
     import primme  # noqa: F401 (must import)
 
     assert HAVE_CHOLMOD
+    assert _cholmod.available()  # CHOLMOD through ctypes, for the supernodal Cholesky
     L = graph_laplacian(grid_graph((10, 10)))
     assert SymmetricFactor(L + sp.eye_array(100), definite=True).backend == "cholmod"
     assert eigsh(L, 3, method="shift_invert", rng=0).factorization == "cholmod"
@@ -339,3 +340,23 @@ def test_cholmod_factorises_large_matrices_with_every_blas_thread(monkeypatch):
         assert len(entered) == expected
         x = np.random.default_rng(0).standard_normal(L.shape[0])
         np.testing.assert_allclose(B @ f.solve(x), x, atol=1e-8)
+
+
+def test_one_pass_against_k_finds_what_two_do():
+    # the missed check's Krylov pass projects the found vectors out once per block
+    L = graph_laplacian(grid_graph((40, 40)))
+    n = L.shape[0]
+    s = -1e-5
+    f = SymmetricFactor(L - s * sp.eye_array(n), definite=True)
+    lam, U = np.linalg.eigh(L.toarray())
+    K = U[:, :12]
+    out = {}
+    for passes in (1, 2):
+        theta, X, _, ok = block_lanczos_largest(
+            f.solve, n, 3, K=K, block=4, max_dim=40, rtol=1e-10, max_applies=400,
+            k_passes=passes, rng=np.random.default_rng(0))
+        assert ok
+        assert np.abs(K.T @ X).max() < 1e-10
+        out[passes] = s + 1.0 / theta
+    np.testing.assert_allclose(np.sort(out[1]), lam[12:15], rtol=1e-9)
+    np.testing.assert_allclose(out[1], out[2], rtol=1e-12)

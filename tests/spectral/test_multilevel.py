@@ -265,3 +265,56 @@ def test_tolerances_far_below_the_eigenvalues_are_predicted_and_skipped(
     assert f"not tried on the finest ({where} predicts" in r.start
     assert r.verified
     np.testing.assert_allclose(r.eigenvalues, grid_spectrum(100, 12), atol=tol * 8)
+
+
+@pytest.mark.parametrize("b", [1, 3, 4, 6, 9])
+def test_column_major_products_and_projections(b):
+    rng = np.random.default_rng(5)
+    A = sp.random_array((300, 300), density=0.03, format="csr", rng=rng)
+    Z = np.asfortranarray(rng.standard_normal((300, b)))
+    np.testing.assert_allclose(ml._times(A, Z), A @ Z, rtol=1e-13, atol=1e-13)
+    K = rng.standard_normal((300, 2))
+    C = rng.standard_normal((2, b))
+    for X in (Z.copy(order="F"), Z.copy(order="C")):
+        expect = X - K @ C
+        ml._subtract_product(X, K, C)
+        np.testing.assert_allclose(X, expect, rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize("kernel", ["auto", None])
+def test_the_starts_reported_pairs_and_residuals(multilevel_everywhere, kernel):
+    # the residuals the start computed (with the kernel's, where it is known) are what
+    # eigsh reports; the vectors are orthonormal, signed, the kernel's in front
+    L = graph_laplacian(grid_graph((70, 70)))
+    r = eigsh(L, 12, method="shift_invert", tol=1e-4, known_kernel=kernel, rng=0)
+    assert "sweep" in r.start
+    assert "not converged" not in r.start
+    X = r.eigenvectors
+    fresh = np.linalg.norm(L @ X - X * r.eigenvalues, axis=0)
+    np.testing.assert_allclose(r.residuals, fresh, rtol=1e-10, atol=1e-15)
+    np.testing.assert_allclose(X.T @ X, np.eye(12), atol=1e-12)
+    top = X[np.argmax(np.abs(X), axis=0), np.arange(12)]
+    assert np.all(top > 0)
+    if kernel == "auto":
+        np.testing.assert_allclose(X[:, 0], 1 / 70, rtol=1e-12)
+
+
+def test_finish_and_signs():
+    rng = np.random.default_rng(3)
+    K = np.full((50, 1), 1 / np.sqrt(50))
+    Q = np.linalg.qr(np.hstack([K, rng.standard_normal((50, 4))]))[0][:, 1:]
+    lam, X = _eigsh._finish(np.array([3.0, 1.0, 2.0, 4.0]), Q, K)
+    assert np.array_equal(lam, [0.0, 1.0, 2.0, 3.0, 4.0])
+    # orthogonal to the kernel already: the columns are kept as they are, sorted
+    assert np.array_equal(X[:, 1:], Q[:, [1, 2, 0, 3]])
+    assert X.flags.f_contiguous
+    # not orthogonal to it: projected and orthonormalised
+    lam, X = _eigsh._finish(np.array([1.0, 2.0]), Q[:, :2] + 1e-6 * K, K)
+    np.testing.assert_allclose(X.T @ X, np.eye(3), atol=1e-14)
+    assert np.abs(K.T @ X[:, 1:]).max() < 1e-15
+    Y = np.array([[1.0, 2.0], [-3.0, 1.0]])
+    Z = _eigsh._fix_signs(Y)
+    assert np.array_equal(Z, [[-1.0, 2.0], [3.0, 1.0]])
+    assert np.array_equal(Y, [[1.0, 2.0], [-3.0, 1.0]])  # a copy unless in place
+    assert _eigsh._fix_signs(Y, inplace=True) is Y
+    assert np.array_equal(Y, Z)
