@@ -170,8 +170,11 @@ class Cholesky:
         self.column_counts = np.ctypeslib.as_array(ctypes.cast(head.ColCount, index),
                                                    shape=(n,)).astype(np.int64)
 
-    def solve(self, rhs: np.ndarray) -> np.ndarray:
-        """``B^{-1} rhs`` for a real vector or ``(n, b)`` block.
+    def solve(self, rhs: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """``B^{-1} rhs`` for a real vector or ``(n, b)`` block, into ``out`` if given.
+
+        ``out``: a column-major float64 array of the block's shape (a block already in
+        memory spares fresh pages, which cost this machine about a millisecond a MB).
 
         Through ``cholmod_solve2``, which writes the solution into the array returned
         (a dense struct of exactly its shape, which CHOLMOD reuses rather than
@@ -184,13 +187,20 @@ class Cholesky:
         one = rhs.ndim == 1
         R = np.asfortranarray(rhs.reshape(self.n, -1), dtype=np.float64)
         n, b = R.shape
-        X = np.empty((n, b), order="F")
+        if out is None:
+            X = np.empty((n, b), order="F")
+        elif (out.shape != (n, b) or out.dtype != np.float64 or not out.flags.f_contiguous
+              or not out.flags.writeable or np.may_share_memory(out, R)):
+            raise ValueError(f"out must be a writeable column-major float64 array of "
+                             f"shape {(n, b)}, apart from rhs")
+        else:
+            X = out
         rhs_struct = _Dense(n, b, n * b, n, R.ctypes.data, None, _REAL, _DOUBLE)
         out_struct = _Dense(n, b, n * b, n, X.ctypes.data, None, _REAL, _DOUBLE)
-        out = ctypes.pointer(out_struct)
+        handle = ctypes.pointer(out_struct)
         with self._lock:  # the workspace, and cholmod_common, are the factor's
             ok = getattr(_lib, self._pre + "solve2")(
-                0, self._L, ctypes.byref(rhs_struct), None, ctypes.byref(out), None,
+                0, self._L, ctypes.byref(rhs_struct), None, ctypes.byref(handle), None,
                 ctypes.byref(self._work[0]), ctypes.byref(self._work[1]),
                 self._common)  # 0: CHOLMOD_A
         if not ok:

@@ -10,6 +10,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import numba as nb
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
@@ -34,7 +35,7 @@ from ._factor import _BACKENDS, SymmetricFactor, cholmod_module, resolve_backend
 from ._kernel import detect_laplacian_kernel
 from ._krylov import block_lanczos_largest
 from ._multilevel import MIN_ROWS as MULTILEVEL_MIN_ROWS
-from ._multilevel import _times, coarse_start, finest_sweeps
+from ._multilevel import _csr_residuals, coarse_start, finest_sweeps
 
 __all__ = ["EigenResult", "EigenSolverError", "eigenvalue_count", "eigsh"]
 
@@ -184,27 +185,24 @@ def _fix_signs(X: np.ndarray, inplace: bool = False) -> np.ndarray:
 def _residuals(A: Any, M: Any, lam: np.ndarray, X: np.ndarray) -> np.ndarray:
     """Return ``||A x_j - lambda_j M x_j||`` per column, with no (n, k) temporaries.
 
-    A column-major real block goes through a column-by-column product (SciPy's would
-    copy it into row-major order first).
+    A column-major real block with a real CSR ``A`` and no ``M`` goes through a Numba
+    kernel that reads it column by column (SciPy's product would copy it into
+    row-major order first) and keeps no residual vectors.
     """
-    def times(B: Any) -> np.ndarray:
-        if (X.flags.f_contiguous and not X.flags.c_contiguous and X.dtype == np.float64
-                and sp.issparse(B) and B.format in ("csr", "csc")
-                and B.dtype == np.float64):
-            return _times(sp.csr_array(B), X)
-        return np.asarray(B @ X)
-
-    R = times(A)
+    if (M is None and X.flags.f_contiguous and not X.flags.c_contiguous
+            and X.dtype == np.float64 and sp.issparse(A) and A.format == "csr"
+            and A.dtype == np.float64 and np.isrealobj(lam)):
+        sq = _csr_residuals(A.indptr, A.indices, A.data, X,
+                            np.ascontiguousarray(lam, dtype=np.float64),
+                            max(1, nb.get_num_threads()))
+        return np.sqrt(np.maximum(sq, 0.0))
+    R = np.asarray(A @ X)
     dtype = np.result_type(R.dtype, X.dtype, lam.dtype)
     if R.dtype != dtype or not R.flags.writeable or np.may_share_memory(R, X):
         R = R.astype(dtype)
-    MX = X if M is None else times(M)
-    if R.flags.f_contiguous and not R.flags.c_contiguous:
-        for j in range(R.shape[1]):
-            R[:, j] -= lam[j] * MX[:, j]
-    else:
-        for i in range(0, R.shape[0], 4096):  # in row blocks that stay in cache
-            R[i:i + 4096] -= MX[i:i + 4096] * lam
+    MX = X if M is None else np.asarray(M @ X)
+    for i in range(0, R.shape[0], 4096):  # in row blocks that stay in cache
+        R[i:i + 4096] -= MX[i:i + 4096] * lam
     return np.sqrt(np.einsum("ij,ij->j", R.conj(), R).real)
 
 
@@ -671,9 +669,9 @@ def _solve(method: str, A: Any, M: Any, counter: _Counter, k: int, which: str, t
             lu, s = _factor_below(A, M, sigma, norm, n, state)
         state["factor"], state["used_backend"] = lu, lu.backend
 
-        def solve(B: np.ndarray) -> np.ndarray:
+        def solve(B: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
             counter.count += 1 if B.ndim == 1 else B.shape[1]  # a solve per column
-            return lu.solve(B)
+            return lu.solve(B, out)
 
         state["solve"], state["sigma"] = solve, s
         b = _block_size(kk, n - r)
@@ -691,7 +689,7 @@ def _solve(method: str, A: Any, M: Any, counter: _Counter, k: int, which: str, t
             # smooth eigenvectors from aggregated problems, finished by subspace
             # iteration with this factorisation; None where that did not converge
             found = None if start is None else finest_sweeps(
-                A, M, K, kk, start, solve, s, MULTILEVEL_MARGIN * tol * norm, state,
+                A, M, K, kk, *start, solve, s, MULTILEVEL_MARGIN * tol * norm, state,
                 lambda lam, X: _residuals(A, M, lam, X))
             if found is not None:
                 lam, X, res = found  # ascending
@@ -1165,7 +1163,8 @@ def _factor_below(A: Any, M: Any, sigma: float | None, norm: float, n: int,
 
 def _coarse_beside_factor(A: Any, M: Any, K: np.ndarray | None, kk: int, sigma: float | None,
                           tol: float, norm: float, n: int, state: dict,
-                          ) -> tuple[SymmetricFactor, float, np.ndarray | None]:
+                          ) -> tuple[SymmetricFactor, float,
+                                     tuple[np.ndarray, np.ndarray] | None]:
     """Factorise below the spectrum and build the multilevel start's coarse block.
 
     Where CHOLMOD is called through ctypes (which releases the GIL), the finest level
@@ -1178,7 +1177,7 @@ def _coarse_beside_factor(A: Any, M: Any, K: np.ndarray | None, kk: int, sigma: 
     atol = MULTILEVEL_MARGIN * tol * norm
     backend = resolve_backend(state["backend"], real=True)
 
-    def coarse(s: float) -> np.ndarray | None:
+    def coarse(s: float) -> tuple[np.ndarray, np.ndarray] | None:
         try:
             return coarse_start(A, M, K, kk, s, atol, backend, state)
         except (np.linalg.LinAlgError, RuntimeError, MemoryError) as exc:
@@ -1325,7 +1324,10 @@ def _missed_check(A: Any, M: Any, lam: np.ndarray, X: np.ndarray, which: str, to
         # value theta is a lower bound of the largest on the complement, so
         # sigma + 1/theta bounds the next eigenvalue from above
         s = state["sigma"]
-        D = _m_orthonormalize(X, M)
+        # orthonormal to rounding already (the solvers' vectors, as a rule): used as
+        # they are, without a copy of the size of X
+        D = X if M is None and np.abs(X.conj().T @ X - np.eye(k)).max() <= 1e-12 \
+            else _m_orthonormalize(X, M)
         b = 4
         theta, _, used, ok = block_lanczos_largest(
             state["solve"], n, 1, M=M, K=D, block=b, max_dim=8 * b, rtol=1e-2,

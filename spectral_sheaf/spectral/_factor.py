@@ -364,8 +364,17 @@ class SymmetricFactor:
             self._cost = np.inf if self._counts is None else _solve_cost(self._counts)
         return self._cost
 
-    def solve(self, rhs: np.ndarray) -> np.ndarray:
-        """``B^{-1} rhs`` for a vector or an ``(n, b)`` block."""
+    def solve(self, rhs: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """``B^{-1} rhs`` for a vector or an ``(n, b)`` block; into ``out`` if given.
+
+        ``out`` (column-major, of the block's shape) is written by CHOLMOD directly
+        where it is called through ctypes, and copied into otherwise.
+        """
+        if out is not None:
+            if isinstance(self._chol, _cholmod.Cholesky) and not np.iscomplexobj(rhs):
+                return self._chol.solve(rhs, out)
+            out[...] = self.solve(rhs)
+            return out
         if self._pre is None:
             return self._solve(rhs)
         X = self._solve(rhs[self._pre])

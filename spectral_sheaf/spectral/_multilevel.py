@@ -135,6 +135,54 @@ def _csr_columns(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, Z: n
                 out[i, q0 + 3] = alpha * Z[i, q0 + 3] + scale[i] * a3
 
 
+@nb.njit(parallel=True, cache=True)
+def _csr_residuals(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, Z: np.ndarray,
+                   lam: np.ndarray, chunks: int) -> np.ndarray:  # pragma: no cover
+    """Return ``||A z_j - lam_j z_j||^2`` per column of a column-major ``Z``, CSR ``A``.
+
+    As :func:`_csr_columns`, four columns to a pass over ``A``, and no ``(n, b)``
+    array: each thread sums the squares over its rows.
+    """
+    n, b = Z.shape
+    per = (n + chunks - 1) // chunks
+    part = np.zeros((chunks, b))
+    for c in nb.prange(chunks):
+        for q0 in range(0, b, 4):
+            w = min(4, b - q0)
+            s0 = s1 = s2 = s3 = 0.0
+            for i in range(c * per, min(n, (c + 1) * per)):
+                a0 = a1 = a2 = a3 = 0.0
+                for t in range(indptr[i], indptr[i + 1]):
+                    j = indices[t]
+                    v = data[t]
+                    a0 += v * Z[j, q0]
+                    if w > 1:
+                        a1 += v * Z[j, q0 + 1]
+                    if w > 2:
+                        a2 += v * Z[j, q0 + 2]
+                    if w > 3:
+                        a3 += v * Z[j, q0 + 3]
+                r0 = a0 - lam[q0] * Z[i, q0]
+                s0 += r0 * r0
+                if w > 1:
+                    r1 = a1 - lam[q0 + 1] * Z[i, q0 + 1]
+                    s1 += r1 * r1
+                if w > 2:
+                    r2 = a2 - lam[q0 + 2] * Z[i, q0 + 2]
+                    s2 += r2 * r2
+                if w > 3:
+                    r3 = a3 - lam[q0 + 3] * Z[i, q0 + 3]
+                    s3 += r3 * r3
+            part[c, q0] = s0
+            if w > 1:
+                part[c, q0 + 1] = s1
+            if w > 2:
+                part[c, q0 + 2] = s2
+            if w > 3:
+                part[c, q0 + 3] = s3
+    return part.sum(axis=0)
+
+
 def _times(A: sp.csr_array, Z: np.ndarray) -> np.ndarray:
     """Return ``A @ Z`` for a real CSR ``A``, column-major in and out."""
     out = np.empty(Z.shape, order="F")
@@ -209,23 +257,24 @@ def _prolong(agg: np.ndarray, X: np.ndarray) -> np.ndarray:
     return np.take(X.T, agg, axis=1).T
 
 
-def _smooth(A: sp.csr_array, X: np.ndarray, steps: int) -> np.ndarray:
+def _smooth(A: sp.csr_array, X: np.ndarray, steps: int) -> tuple[np.ndarray, np.ndarray]:
     """Damped Jacobi on ``A x = 0``: ``X <- X - (2/3) D^{-1} A X``, ``steps`` times.
 
     The prolongation's piecewise-constant vectors jump between aggregates; one solve
     leaves a residual proportional to the size of that rough part, which each step
     shrinks (on the 700 x 700 grid, a block of 36, after three sweeps on each coarser
     level, the 20th pair's residual after one sweep: 6.2e-7 ||A|| without smoothing,
-    2.1e-7 after one step, 1.5e-7 after two). ``X`` is
-    column-major; the result is in ``X`` or in one other array.
+    2.1e-7 after one step, 1.5e-7 after two). ``X`` is column-major; returns the
+    result (in ``X`` or in one other array) and the array of the two it is not in,
+    free for other use.
     """
     d = A.diagonal()
     scale = -(2.0 / 3.0) / np.where(d > 0, d, np.inf)
-    other = np.empty(X.shape, order="F") if steps else X
+    other = np.empty(X.shape, order="F")
     for _ in range(steps):
         _csr_columns(A.indptr, A.indices, A.data, X, 1.0, scale, other)
         X, other = other, X
-    return X
+    return X, other
 
 
 def _hierarchy(A: sp.csr_array, M: sp.csr_array | None, p: int,
@@ -254,15 +303,17 @@ def _hierarchy(A: sp.csr_array, M: sp.csr_array | None, p: int,
 
 
 def _sweeps(M: sp.csr_array | None, K: np.ndarray | None, X: np.ndarray,
-            solve: Callable[[np.ndarray], np.ndarray], s: float, sweeps: int, k: int,
-            atol: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+            solve: Callable[..., np.ndarray], s: float, sweeps: int, k: int,
+            atol: float, scratch: np.ndarray | None = None,
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """Shift-invert subspace iteration from ``X``: a solve and a Rayleigh-Ritz step a sweep.
 
     ``solve`` applies ``(A - s M)^{-1}``. ``X`` (column-major) is overwritten. With
     ``atol > 0``, stops early once the ``k`` leading residuals are at most ``atol``, or
     when they are more than ``HOPELESS`` times it (a start this far off does not
     converge in the sweeps it is allowed); returns the last (theta, X, residuals), all
-    columns, and the number of sweeps.
+    columns, and the number of sweeps. ``scratch``: a column-major array of ``X``'s
+    shape for the solves to write into, as ``solve(B, out)``.
     """
     MK = None if K is None else (K if M is None else np.asarray(M @ K))
     done = 0
@@ -280,7 +331,10 @@ def _sweeps(M: sp.csr_array | None, K: np.ndarray | None, X: np.ndarray,
                 MX = X if M is None else np.asfortranarray(MX[:, keep])
         else:
             MX = X if M is None else _times(M, X)
-        W = np.asfortranarray(solve(MX))
+        if scratch is not None:
+            W = solve(MX, scratch[:, :MX.shape[1]])
+        else:
+            W = np.asfortranarray(solve(MX))
         MW = W if M is None else _times(M, W)
         theta, X, res = _rayleigh_ritz(X, MX, W, MW, s, M, K)
         if atol > 0 and (np.all(res[:k] <= atol) or np.any(res[:k] > HOPELESS * atol)):
@@ -303,19 +357,20 @@ def multilevel_pairs(A: Any, M: Any, K: np.ndarray | None, k: int,
     :func:`finest_sweeps` does not converge. ``state["factorizations"]`` counts the
     coarse factorisations too, and ``state["start"]`` says what happened.
     """
-    X = coarse_start(A, M, K, k, s, atol, backend, state)
-    return None if X is None else finest_sweeps(A, M, K, k, X, solve, s, atol, state,
-                                                residuals)
+    start = coarse_start(A, M, K, k, s, atol, backend, state)
+    return None if start is None else finest_sweeps(A, M, K, k, *start, solve, s, atol,
+                                                    state, residuals)
 
 
 def coarse_start(A: Any, M: Any, K: np.ndarray | None, k: int, s: float, atol: float,
-                 backend: str, state: dict) -> np.ndarray | None:
+                 backend: str, state: dict) -> tuple[np.ndarray, np.ndarray] | None:
     """Do the multilevel start's work below the finest level; return its finest block.
 
     Needs no factorisation of the finest level, so that it can run while that one is
     computed. Coarse levels are factorised with the same shift ``s``: positive
     definite there as on the finest level (if it is), since a coarse Rayleigh quotient
-    is a fine one. Returns the prolongated and smoothed block (column-major), or None
+    is a fine one. Returns the prolongated and smoothed block (column-major) with a
+    free array of its shape (for the first sweep's solve to write into), or None
     when ``A`` does not coarsen or the coarse eigenvalues predict too large a residual
     for the finest level (``COARSEST_PREDICTED_MAX``, ``PREDICTED_MAX``).
     """
@@ -366,7 +421,7 @@ def coarse_start(A: Any, M: Any, K: np.ndarray | None, k: int, s: float, atol: f
 
 
 def finest_sweeps(A: Any, M: Any, K: np.ndarray | None, k: int, X: np.ndarray,
-                  solve: Callable[[np.ndarray], np.ndarray], s: float, atol: float,
+                  scratch: np.ndarray, solve: Callable[..., np.ndarray], s: float, atol: float,
                   state: dict, residuals: Callable[[np.ndarray, np.ndarray], np.ndarray],
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """Finish :func:`coarse_start`'s block ``X`` on the finest level.
@@ -375,7 +430,7 @@ def finest_sweeps(A: Any, M: Any, K: np.ndarray | None, k: int, X: np.ndarray,
     ``atol``.
     """
     M = None if M is None else sp.csr_array(M, dtype=np.float64)
-    theta, X, res, done = _sweeps(M, K, X, solve, s, MAX_FINE_SWEEPS, k, atol)
+    theta, X, res, done = _sweeps(M, K, X, solve, s, MAX_FINE_SWEEPS, k, atol, scratch)
     state["start"] += (f", {done} sweep{'s' if done > 1 else ''} of {X.shape[1]} columns "
                        f"on the finest")
     if theta.size >= k and np.all(res[:k] <= atol):

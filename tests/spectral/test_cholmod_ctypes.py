@@ -36,9 +36,20 @@ def test_solves_match_a_direct_solve(monkeypatch, wide):
         X = F.solve(R)
         assert X.shape == shape
         np.testing.assert_allclose(X, np.linalg.solve(dense, R), rtol=1e-10, atol=1e-12)
-    # a row-major block gives the same
+    # a row-major block gives the same; into a given array
     R = np.ascontiguousarray(rng.standard_normal((400, 3)))
     np.testing.assert_allclose(F(R), np.linalg.solve(dense, R), rtol=1e-10, atol=1e-12)
+    out = np.empty((400, 3), order="F")
+    assert F.solve(R, out) is out
+    np.testing.assert_allclose(out, np.linalg.solve(dense, R), rtol=1e-10, atol=1e-12)
+    for bad in (np.empty((400, 3)), np.empty((400, 2), order="F"),
+                np.empty((400, 3), order="F", dtype=np.float32)):
+        with pytest.raises(ValueError, match=r"out must be a writeable column-major "
+                           r"float64 array of shape \(400, 3\), apart from rhs"):
+            F.solve(R, bad)
+    Rf = np.asfortranarray(R)
+    with pytest.raises(ValueError, match="apart from rhs"):
+        F.solve(Rf, Rf)
 
 
 def test_ordering_and_column_counts_are_cholmods():

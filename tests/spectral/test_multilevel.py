@@ -73,7 +73,9 @@ def test_jacobi_smoothing_damps_the_rough_part():
     rng = np.random.default_rng(2)
     X = ml._prolong(agg, rng.standard_normal((count, 3)))  # piecewise constant
     before = np.linalg.norm(L @ X)
-    Y = ml._smooth(L, X.copy(order="F"), 2)
+    Y, free = ml._smooth(L, X.copy(order="F"), 2)
+    assert free.shape == Y.shape
+    assert not np.may_share_memory(free, Y)
     d = L.diagonal()[:, None]
     expect = X.copy()
     for _ in range(2):
