@@ -7,13 +7,13 @@ multilevel start's coarse levels while the fine matrix is being factorised.
 
 This binds the calls it needs (``cholmod_start``, ``_analyze``, ``_factorize``,
 ``_solve2``, ``_free_*``, ``_finish``, in their 32- and 64-bit index forms) and sets
-three fields of ``cholmod_common``. Its layout is not
-published as an ABI, so the offsets used are checked against the defaults that
-``cholmod_start`` writes there; if any differs (another CHOLMOD than the 3.x-5.x
-whose header this follows) or the library is not found, :func:`available` is False and
-the callers use scikit-sparse. The structs of sparse and dense matrices and the four
-leading fields of a factor (``n``, ``minor``, ``Perm``, ``ColCount``) have kept their
-layout since CHOLMOD 1.
+three fields of ``cholmod_common``, whose layout is not published as an ABI. It is
+used with CHOLMOD 3 only (SuiteSparse 5, as Debian 12 ships it), whose header it
+follows, and only where the fields read and written hold the defaults that
+``cholmod_start`` writes there; otherwise, or where the library is not found,
+:func:`available` is False and the callers use scikit-sparse. The structs of sparse
+and dense matrices and the four leading fields of a factor (``n``, ``minor``,
+``Perm``, ``ColCount``) are CHOLMOD 3's.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ __all__ = ["Cholesky", "available"]
 
 _INT, _LONG, _REAL, _DOUBLE = 0, 2, 1, 0  # CHOLMOD_INT, _LONG, _REAL, _DOUBLE
 _SUPERNODAL = 2
+SUPPORTED_MAJOR = (3,)  # CHOLMOD versions whose structs this follows (checked on 3.0.14)
 INT32_MAX_NNZ = 2**31 - 1  # matrices with more entries go to the 64-bit routines
 _COMMON_BYTES = 1 << 16  # sizeof(cholmod_common) is a few kB; room to spare
 # offsets in cholmod_common (CHOLMOD 3-5) and the defaults cholmod_start writes there
@@ -77,6 +78,8 @@ def _load() -> Any:
                               ctypes.POINTER(dense), ctypes.POINTER(dense), vp], ctypes.c_int),
                   "free_factor": ([ctypes.POINTER(vp), vp], ctypes.c_int),
                   "free_dense": ([ctypes.POINTER(dense), vp], ctypes.c_int)}
+    lib.cholmod_version.argtypes = [ctypes.POINTER(ctypes.c_int)]
+    lib.cholmod_version.restype = ctypes.c_int
     for pre in ("cholmod_", "cholmod_l_"):  # 32-bit and 64-bit indices
         for name, (args, res) in signatures.items():
             fn = getattr(lib, pre + name)
@@ -101,7 +104,9 @@ def available() -> bool:
                 _lib = None
             _checked = False
             if _lib is not None:
-                _checked = True
+                version = (ctypes.c_int * 3)()
+                _lib.cholmod_version(version)
+                _checked = version[0] in SUPPORTED_MAJOR
                 for pre in ("cholmod_", "cholmod_l_"):
                     common = _new_common(pre)
                     raw = bytes(common)

@@ -628,6 +628,7 @@ def _solve(method: str, A: Any, M: Any, counter: _Counter, k: int, which: str, t
     n = A.shape[0]
     r = 0 if K is None else K.shape[1]
     kk = k - r  # pairs to compute beyond the known kernel
+    spare: np.ndarray | None = None  # a block of the solver's that _finish may write into
     if kk == 0 and K is not None:
         return np.zeros(r), K
     # the known kernel is moved to just above the spectrum (norm bounds ||A||): a
@@ -693,6 +694,7 @@ def _solve(method: str, A: Any, M: Any, counter: _Counter, k: int, which: str, t
                 lambda lam, X: _residuals(A, M, lam, X))
             if found is not None:
                 lam, X, res = found  # ascending
+                spare = start[1]  # type: ignore[index]  # the finest solve's, free now
                 if K is None:
                     state["residuals"] = (lam, res)
                 else:  # as _finish will put them
@@ -709,7 +711,7 @@ def _solve(method: str, A: Any, M: Any, counter: _Counter, k: int, which: str, t
                 theta, X, _, _ = block_lanczos_largest(
                     solve, n, kk, M=M, K=K, block=b, accept=accept,
                     **_lanczos_stop(A, M, s, tol, norm, maxiter, b),
-                    dtype=np.result_type(A.dtype, float), rng=g)
+                    dtype=np.result_type(A.dtype, float), apply_into=True, rng=g)
                 lam = s + 1.0 / theta
                 if accepted and accepted[0][0] is X and K is None:
                     # eigsh reports these residuals rather than computing them again
@@ -789,7 +791,7 @@ def _solve(method: str, A: Any, M: Any, counter: _Counter, k: int, which: str, t
         X0 = g.standard_normal((n, kk))
         op, Y = _lobpcg_kernel(counter, M, K, shift, n, kk)
         lam, X = _lobpcg_restarted(op, X0, M, None, which, tol * norm, maxiter or 500, Y)
-    return _finish(lam, X, K, M)
+    return _finish(lam, X, K, M, spare)
 
 
 def _lobpcg_kernel(counter: _Counter, M: Any, K: np.ndarray | None, shift: float,
@@ -816,14 +818,16 @@ def _kernel_shift(norm: float, M: Any) -> float:
 
 
 def _finish(lam: np.ndarray, X: np.ndarray, K: np.ndarray | None, M: Any = None,
-            ) -> tuple[np.ndarray, np.ndarray]:
+            out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Sort the pairs and put the known kernel (eigenvalue 0) in front.
 
     The pairs are made M-orthogonal to the kernel: a solver that shifted the kernel
     away (rather than constraining against it) leaves its vectors orthogonal to it
     only to its tolerance (LOBPCG at tol 1e-6: 1e-8 on 40 disjoint paths). Pairs
     orthogonal to it to rounding already (the multilevel start's) are kept as they
-    are. The result is column-major.
+    are. The result is column-major; with a known kernel, it is written into the
+    leading columns of ``out`` where that is a column-major array of ``n`` rows and
+    enough columns (a block the solver no longer needs, whose pages are mapped).
     """
     order = np.argsort(lam)
     lam, X = np.asarray(lam)[order].real, np.asarray(X)
@@ -832,7 +836,13 @@ def _finish(lam: np.ndarray, X: np.ndarray, K: np.ndarray | None, M: Any = None,
     if K is None:
         return lam, X
     r = K.shape[1]
-    out = np.empty((X.shape[0], r + X.shape[1]), dtype=np.result_type(K, X), order="F")
+    shape, dtype = (X.shape[0], r + X.shape[1]), np.result_type(K, X)
+    if (out is not None and out.shape[0] == shape[0] and out.shape[1] >= shape[1]
+            and out.dtype == dtype and out.flags.f_contiguous
+            and not np.may_share_memory(out, X)):
+        out = out[:, :shape[1]]
+    else:
+        out = np.empty(shape, dtype=dtype, order="F")
     out[:, :r] = K
     if X.shape[1]:
         C = K.conj().T @ (X if M is None else M @ X)
@@ -1331,7 +1341,7 @@ def _missed_check(A: Any, M: Any, lam: np.ndarray, X: np.ndarray, which: str, to
         b = 4
         theta, _, used, ok = block_lanczos_largest(
             state["solve"], n, 1, M=M, K=D, block=b, max_dim=8 * b, rtol=1e-2,
-            max_applies=8 * b, dtype=X.dtype, k_passes=1, rng=g)
+            max_applies=8 * b, dtype=X.dtype, k_passes=1, apply_into=True, rng=g)
         beyond = s + 1.0 / float(theta[0])
         how = f"block Krylov pass on the deflated shift-inverted operator, {used} solves"
         if not ok:

@@ -183,7 +183,7 @@ class _Basis:
 
 
 def block_lanczos_largest(
-    apply: Callable[[np.ndarray], np.ndarray],
+    apply: Callable[..., np.ndarray],
     n: int,
     k: int,
     *,
@@ -198,6 +198,7 @@ def block_lanczos_largest(
     atol: float = 0.0,
     dtype: Any = np.float64,
     k_passes: int = 2,
+    apply_into: bool = False,
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray, int, bool]:
     """Compute the ``k`` largest eigenpairs of ``S``, given ``apply(M V) = S V``.
@@ -239,6 +240,10 @@ def block_lanczos_largest(
         always). One is enough where ``S`` does not amplify what is left of ``K``
         much: vectors found with residuals at the tolerance (the missed check), not a
         kernel that shift-invert multiplies by ``1 / |sigma|``.
+    apply_into : bool
+        Whether ``apply`` takes a second argument, a column-major ``(n, b)`` array to
+        write ``S V`` into: one array serves every step, where fresh ones would cost
+        their pages each time.
     rng : Generator
 
     Returns
@@ -275,8 +280,12 @@ def block_lanczos_largest(
     tightened = 0
     ratio: np.ndarray | None = None  # A's residuals over our own, where last measured
     skipped = 0  # steps in a row whose product with A the ratios skipped
+    into = np.empty((n, b), dtype=dtype, order="F") if apply_into else None
     while True:
-        W = np.asarray(apply(basis.MQ[:, p:p + b]))
+        # the product is projected in place and copied into the basis: its array is
+        # free again by the next step
+        W = np.asarray(apply(basis.MQ[:, p:p + b]) if into is None
+                       else apply(basis.MQ[:, p:p + b], into))
         applies += b
         Vn, MVn, C, B = basis.new_block(W, M, p + b, rng)
         Tn = np.zeros((p + b, p + b), dtype=dtype)

@@ -130,9 +130,15 @@ def test_the_factorisation_lets_other_threads_run(monkeypatch):
 def test_an_unexpected_layout_falls_back_on_scikit_sparse(monkeypatch):
     # another CHOLMOD, whose cholmod_common does not hold the expected defaults where
     # they are looked for: the ctypes path is not taken
+    defaults = _cholmod._DEFAULTS
     monkeypatch.setattr(_cholmod, "_checked", None)
     monkeypatch.setattr(_cholmod, "_lib", None)
     monkeypatch.setattr(_cholmod, "_DEFAULTS", (*_cholmod._DEFAULTS, ("d", 8, 7.0)))
+    assert not _cholmod.available()
+    # and another major version
+    monkeypatch.setattr(_cholmod, "_checked", None)
+    monkeypatch.setattr(_cholmod, "_DEFAULTS", defaults)
+    monkeypatch.setattr(_cholmod, "SUPPORTED_MAJOR", (99,))
     assert not _cholmod.available()
     with pytest.raises(RuntimeError, match="CHOLMOD could not be loaded through ctypes"):
         _cholmod.Cholesky(shifted_grid(5))

@@ -310,6 +310,15 @@ def test_finish_and_signs():
     # orthogonal to the kernel already: the columns are kept as they are, sorted
     assert np.array_equal(X[:, 1:], Q[:, [1, 2, 0, 3]])
     assert X.flags.f_contiguous
+    # into a spare block where one fits, else into a new array
+    spare = np.empty((50, 7), order="F")
+    lam2, X2 = _eigsh._finish(np.array([3.0, 1.0, 2.0, 4.0]), Q, K, out=spare)
+    assert np.shares_memory(X2, spare)
+    assert np.array_equal(X2, X)
+    for bad in (np.empty((50, 4), order="F"), np.empty((50, 7)), Q):
+        _, X3 = _eigsh._finish(np.array([3.0, 1.0, 2.0, 4.0]), Q, K, out=bad)
+        assert not np.shares_memory(X3, bad)
+        assert np.array_equal(X3, X)
     # not orthogonal to it: projected and orthonormalised
     lam, X = _eigsh._finish(np.array([1.0, 2.0]), Q[:, :2] + 1e-6 * K, K)
     np.testing.assert_allclose(X.T @ X, np.eye(3), atol=1e-14)
