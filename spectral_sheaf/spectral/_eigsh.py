@@ -267,8 +267,11 @@ def eigsh(
         fine grids at moderate tolerances pass; kNN graphs, sheaves with rotating
         maps, meshes with their small masses and tolerances far below the eigenvalues
         do not. The block Lanczos runs wherever the start does not give the pairs;
-        ``start`` in the result says which ran and why. On the 700 x 700 grid (k = 20,
-        tol 1e-6) it took 5.4-6.1 s against the block Lanczos's 8.9 s
+        ``start`` in the result says which ran and why. With CHOLMOD called through
+        ctypes (``spectral/_cholmod.py``, CHOLMOD 3), the finest level is factorised
+        in a worker thread while the coarse levels are worked through. On the
+        700 x 700 grid (k = 20, tol 1e-6) it took 3.3-3.7 s against the block
+        Lanczos's 7.8-8.2 s and SciPy's shift-invert's 11.0-11.3 s
         (``benchmarks/compare_eigen.py --big``).
         ``"lobpcg"``: block LOBPCG with a random start, the known kernel passed as
         constraints (shifted out of the way on small problems, where SciPy's LOBPCG

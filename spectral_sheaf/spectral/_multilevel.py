@@ -28,6 +28,11 @@ moderate tolerances. The finest level is not tried where the coarse eigenvalues
 predict too large a residual (``PREDICTED_MAX``), nor continued past a first sweep
 far from converged (``HOPELESS``); the caller then runs its block Lanczos, having
 spent the coarse levels' work and at most ``MAX_FINE_SWEEPS`` solves with the block.
+
+The work is split in two so that the coarse levels need no factorisation of the
+finest: :func:`coarse_start` runs while the caller factorises the finest level in
+another thread (where CHOLMOD is called through ctypes), :func:`finest_sweeps`
+after it.
 """
 
 from __future__ import annotations
