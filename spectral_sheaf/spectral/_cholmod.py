@@ -123,18 +123,27 @@ class NotPositiveDefiniteError(np.linalg.LinAlgError):
 class Cholesky:
     """Supernodal ``P^T B P = L L^T`` of a symmetric positive definite sparse ``B``.
 
-    The factorisation and each solve release the GIL. 32-bit indices where CHOLMOD
-    can keep them (its symbolic analysis is faster with them), 64-bit where the
-    factor would overflow them. Raises :class:`NotPositiveDefiniteError` when ``B`` is
-    not positive definite, and MemoryError when CHOLMOD cannot allocate the factor.
+    The factorisation and each solve release the GIL; one factor serves one thread
+    at a time (a lock). 32-bit indices where CHOLMOD can keep them (its symbolic
+    analysis is faster with them), 64-bit where the factor would overflow them.
+    Raises :class:`NotPositiveDefiniteError` when ``B`` is not positive definite, and
+    MemoryError when CHOLMOD cannot allocate the factor.
+
+    Attributes
+    ----------
+    perm : ndarray
+        CHOLMOD's fill-reducing ordering ``P``.
+    column_counts : ndarray
+        The number of entries of each column of ``L``, its diagonal included.
     """
 
     def __init__(self, B: Any) -> None:
         if not available():
             raise RuntimeError("CHOLMOD could not be loaded through ctypes")
         Bc = sp.csc_array(B, dtype=np.float64)
-        Bc.sum_duplicates()
-        Bc.sort_indices()
+        if not Bc.has_canonical_format:  # sorted, no duplicates; the caller's B untouched
+            Bc = Bc.copy()
+            Bc.sum_duplicates()
         self.n = n = Bc.shape[0]
         self._L: ctypes.c_void_p | None = None
         self._lock = threading.Lock()
@@ -156,8 +165,12 @@ class Cholesky:
             L = ctypes.c_void_p(getattr(_lib, pre + "analyze")(ctypes.byref(A), common))
             if L.value:  # else too large for 32-bit indices, or out of memory
                 self._pre, self._common, self._L = pre, common, L
-                self.index_bits = 32 if itype == _INT else 64
-                getattr(_lib, pre + "factorize")(ctypes.byref(A), L, common)
+                if not getattr(_lib, pre + "factorize")(ctypes.byref(A), L, common):
+                    # FALSE on an error (out of memory); a matrix that is not
+                    # positive definite returns TRUE, with L->minor < n
+                    self.close()
+                    raise MemoryError("CHOLMOD's numeric factorisation failed (out of "
+                                      "memory)")
                 break
             getattr(_lib, pre + "finish")(common)
         if self._L is None or not self._L.value:
@@ -169,17 +182,22 @@ class Cholesky:
             raise NotPositiveDefiniteError(f"the matrix is not positive definite (column "
                                            f"{col} of {n})")
         index = ctypes.POINTER(ctypes.c_int32 if self._pre == "cholmod_" else ctypes.c_int64)
-        #: the fill-reducing ordering, and the column counts of L (its diagonal included)
         self.perm = np.ctypeslib.as_array(ctypes.cast(head.Perm, index),
                                           shape=(n,)).astype(np.int64)
         self.column_counts = np.ctypeslib.as_array(ctypes.cast(head.ColCount, index),
                                                    shape=(n,)).astype(np.int64)
 
+    @property
+    def index_bits(self) -> int:
+        """32 or 64: the integer width of CHOLMOD's routines used."""
+        return 32 if self._pre == "cholmod_" else 64
+
     def solve(self, rhs: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """``B^{-1} rhs`` for a real vector or ``(n, b)`` block, into ``out`` if given.
 
-        ``out``: a column-major float64 array of the block's shape (a block already in
-        memory spares fresh pages, which cost this machine about a millisecond a MB).
+        ``out``: a column-major float64 array of ``rhs``'s shape, apart from it (a
+        block already in memory spares fresh pages, which cost this machine about a
+        millisecond a MB).
 
         Through ``cholmod_solve2``, which writes the solution into the array returned
         (a dense struct of exactly its shape, which CHOLMOD reuses rather than
@@ -187,36 +205,46 @@ class Cholesky:
         ``cholmod_solve``, which allocates both afresh and whose result is then
         copied, 0.42 s against 0.52 s for 28 columns on the 700 x 700 grid.
         """
-        if self._L is None:
-            raise ValueError("the factorisation was closed")
+        rhs = np.asarray(rhs)
+        if rhs.ndim not in (1, 2) or rhs.shape[0] != self.n:
+            raise ValueError(f"rhs must have shape ({self.n},) or ({self.n}, b); got "
+                             f"{rhs.shape}")
+        if np.iscomplexobj(rhs):
+            raise ValueError("rhs must be real (solve real and imaginary parts apart)")
         one = rhs.ndim == 1
         R = np.asfortranarray(rhs.reshape(self.n, -1), dtype=np.float64)
         n, b = R.shape
         if out is None:
             X = np.empty((n, b), order="F")
-        elif (out.shape != (n, b) or out.dtype != np.float64 or not out.flags.f_contiguous
+        elif (out.shape != rhs.shape or out.dtype != np.float64 or not out.flags.f_contiguous
               or not out.flags.writeable or np.may_share_memory(out, R)):
             raise ValueError(f"out must be a writeable column-major float64 array of "
-                             f"shape {(n, b)}, apart from rhs")
+                             f"shape {rhs.shape}, apart from rhs")
         else:
-            X = out
+            X = out.reshape(n, b, order="F")
         rhs_struct = _Dense(n, b, n * b, n, R.ctypes.data, None, _REAL, _DOUBLE)
         out_struct = _Dense(n, b, n * b, n, X.ctypes.data, None, _REAL, _DOUBLE)
         handle = ctypes.pointer(out_struct)
         with self._lock:  # the workspace, and cholmod_common, are the factor's
+            if self._L is None:
+                raise ValueError("the factorisation was closed")
             ok = getattr(_lib, self._pre + "solve2")(
                 0, self._L, ctypes.byref(rhs_struct), None, ctypes.byref(handle), None,
                 ctypes.byref(self._work[0]), ctypes.byref(self._work[1]),
                 self._common)  # 0: CHOLMOD_A
         if not ok:
             raise MemoryError("CHOLMOD's solve failed (out of memory)")
+        if out is not None:
+            return out
         return X[:, 0] if one else X
 
     __call__ = solve
 
     def close(self) -> None:
-        """Free the factor (also done when the object is collected)."""
-        if self._L is not None:
+        """Free the factor and its workspace (also done when the object is collected)."""
+        with self._lock:
+            if self._L is None:
+                return
             for work in self._work:
                 if work:
                     getattr(_lib, self._pre + "free_dense")(ctypes.byref(work), self._common)

@@ -295,7 +295,7 @@ class SymmetricFactor:
         Bm = sp.csc_matrix(Bc, dtype=np.float64)
         Bm.sum_duplicates()
         Bm.sort_indices()
-        self._pattern = Bm
+        self._pattern: sp.csc_matrix | None = Bm
         if definite:
             # on a large matrix its dense supernodal updates pay for BLAS threads,
             # which eigsh otherwise holds to one (not from a worker thread: the
@@ -307,6 +307,9 @@ class SymmetricFactor:
                     self._chol = (_cholmod.Cholesky(Bm) if _cholmod.available()
                                   else cholmod.cholesky(Bm, mode="supernodal"))
                 self.negative_pivots = 0
+                if isinstance(self._chol, _cholmod.Cholesky):
+                    # CHOLMOD's own column counts: the cost model needs no pattern
+                    self._counts, self._pattern = self._chol.column_counts, None
                 return
             except (cholmod.CholmodNotPositiveDefiniteError,
                     _cholmod.NotPositiveDefiniteError):
@@ -353,12 +356,10 @@ class SymmetricFactor:
     @property
     def cost_in_solves(self) -> float:
         if self._cost is None:
-            if self._counts is None and isinstance(self._chol, _cholmod.Cholesky):
-                self._counts = self._chol.column_counts  # CHOLMOD's own, from its analysis
-            elif self._counts is None and self._chol is not None:
+            if self._counts is None and self._chol is not None:
                 # CHOLMOD's fill under its own ordering, from the permuted pattern
                 P = np.asarray(self._chol.P(), dtype=np.int64)
-                B = self._pattern[P][:, P].tocsc()
+                B = self._pattern[P][:, P].tocsc()  # type: ignore[index]
                 self._counts = _column_counts(B.indptr.astype(np.int64),
                                               B.indices.astype(np.int64))
             self._cost = np.inf if self._counts is None else _solve_cost(self._counts)
@@ -373,6 +374,9 @@ class SymmetricFactor:
         if out is not None:
             if isinstance(self._chol, _cholmod.Cholesky) and not np.iscomplexobj(rhs):
                 return self._chol.solve(rhs, out)
+            if out.shape != np.shape(rhs) or np.may_share_memory(out, rhs):
+                raise ValueError(f"out must have the shape of rhs, {np.shape(rhs)}, apart "
+                                 f"from it; got {out.shape}")
             out[...] = self.solve(rhs)
             return out
         if self._pre is None:

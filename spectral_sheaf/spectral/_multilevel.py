@@ -105,6 +105,24 @@ def _aggregate(indptr: np.ndarray, indices: np.ndarray, n: int) -> tuple[np.ndar
     return agg, count
 
 
+@nb.njit(inline="always")
+def _row4(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, Z: np.ndarray, i: int,
+          q0: int, w: int) -> tuple[float, float, float, float]:  # pragma: no cover
+    """Row ``i`` of ``A`` times columns ``q0 .. q0 + w - 1`` of ``Z`` (``w <= 4``)."""
+    a0 = a1 = a2 = a3 = 0.0
+    for t in range(indptr[i], indptr[i + 1]):
+        j = indices[t]
+        v = data[t]
+        a0 += v * Z[j, q0]
+        if w > 1:
+            a1 += v * Z[j, q0 + 1]
+        if w > 2:
+            a2 += v * Z[j, q0 + 2]
+        if w > 3:
+            a3 += v * Z[j, q0 + 3]
+    return a0, a1, a2, a3
+
+
 @nb.njit(parallel=True, cache=True)
 def _csr_columns(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, Z: np.ndarray,
                  alpha: float, scale: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover
@@ -120,24 +138,9 @@ def _csr_columns(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, Z: n
     for q0 in range(0, b, 4):
         w = min(4, b - q0)
         for i in nb.prange(Z.shape[0]):
-            a0 = a1 = a2 = a3 = 0.0
-            for t in range(indptr[i], indptr[i + 1]):
-                j = indices[t]
-                v = data[t]
-                a0 += v * Z[j, q0]
-                if w > 1:
-                    a1 += v * Z[j, q0 + 1]
-                if w > 2:
-                    a2 += v * Z[j, q0 + 2]
-                if w > 3:
-                    a3 += v * Z[j, q0 + 3]
-            out[i, q0] = alpha * Z[i, q0] + scale[i] * a0
-            if w > 1:
-                out[i, q0 + 1] = alpha * Z[i, q0 + 1] + scale[i] * a1
-            if w > 2:
-                out[i, q0 + 2] = alpha * Z[i, q0 + 2] + scale[i] * a2
-            if w > 3:
-                out[i, q0 + 3] = alpha * Z[i, q0 + 3] + scale[i] * a3
+            acc = _row4(indptr, indices, data, Z, i, q0, w)
+            for c in range(w):
+                out[i, q0 + c] = alpha * Z[i, q0 + c] + scale[i] * acc[c]
 
 
 @nb.njit(parallel=True, cache=True)
@@ -151,40 +154,14 @@ def _csr_residuals(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, Z:
     n, b = Z.shape
     per = (n + chunks - 1) // chunks
     part = np.zeros((chunks, b))
-    for c in nb.prange(chunks):
+    for t in nb.prange(chunks):
         for q0 in range(0, b, 4):
             w = min(4, b - q0)
-            s0 = s1 = s2 = s3 = 0.0
-            for i in range(c * per, min(n, (c + 1) * per)):
-                a0 = a1 = a2 = a3 = 0.0
-                for t in range(indptr[i], indptr[i + 1]):
-                    j = indices[t]
-                    v = data[t]
-                    a0 += v * Z[j, q0]
-                    if w > 1:
-                        a1 += v * Z[j, q0 + 1]
-                    if w > 2:
-                        a2 += v * Z[j, q0 + 2]
-                    if w > 3:
-                        a3 += v * Z[j, q0 + 3]
-                r0 = a0 - lam[q0] * Z[i, q0]
-                s0 += r0 * r0
-                if w > 1:
-                    r1 = a1 - lam[q0 + 1] * Z[i, q0 + 1]
-                    s1 += r1 * r1
-                if w > 2:
-                    r2 = a2 - lam[q0 + 2] * Z[i, q0 + 2]
-                    s2 += r2 * r2
-                if w > 3:
-                    r3 = a3 - lam[q0 + 3] * Z[i, q0 + 3]
-                    s3 += r3 * r3
-            part[c, q0] = s0
-            if w > 1:
-                part[c, q0 + 1] = s1
-            if w > 2:
-                part[c, q0 + 2] = s2
-            if w > 3:
-                part[c, q0 + 3] = s3
+            for i in range(t * per, min(n, (t + 1) * per)):
+                acc = _row4(indptr, indices, data, Z, i, q0, w)
+                for c in range(w):
+                    r = acc[c] - lam[q0 + c] * Z[i, q0 + c]
+                    part[t, q0 + c] += r * r
     return part.sum(axis=0)
 
 
@@ -417,7 +394,9 @@ def coarse_start(A: Any, M: Any, K: np.ndarray | None, k: int, s: float, atol: f
         A_l, M_l, agg = levels[level]
         X = _prolong(agg, X)  # type: ignore[arg-type]
         shifted = A_l - s * M_l  # type: ignore[operator]
-        F = SymmetricFactor(shifted, definite=True, backend=backend)
+        # BLAS threads left as they are: the finest level may be being factorised
+        # in another thread meanwhile, and their number is the process's
+        F = SymmetricFactor(shifted, definite=True, backend=backend, blas_threads=False)
         state["factorizations"] += 1
         theta, X, _, _ = _sweeps(M_l, None, X, F.solve, s, LEVEL_SWEEPS, 0, 0.0)
     if len(levels) > 2 and hopeless(theta, PREDICTED_MAX, "the level above it"):

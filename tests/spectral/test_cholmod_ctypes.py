@@ -68,6 +68,77 @@ def test_ordering_and_column_counts_are_cholmods():
     assert f.cost_in_solves == pytest.approx((c @ c) / (4 * c.sum()), rel=1e-12)
 
 
+def test_bad_right_hand_sides_and_outputs_are_refused():
+    F = _cholmod.Cholesky(shifted_grid(5))
+    for bad in (np.ones(50), np.ones((3, 25)), np.ones((25, 2, 2))):
+        with pytest.raises(ValueError, match=r"rhs must have shape \(25,\) or \(25, b\); "
+                           r"got \(\d+"):
+            F.solve(bad)
+    with pytest.raises(ValueError, match="rhs must be real"):
+        F.solve(np.ones(25, dtype=complex))
+    frozen = np.empty((25, 2), order="F")
+    frozen.flags.writeable = False
+    with pytest.raises(ValueError, match="out must be a writeable column-major"):
+        F.solve(np.ones((25, 2)), frozen)
+    # a vector into a vector
+    out = np.empty(25)
+    assert F.solve(np.ones(25), out) is out
+    np.testing.assert_allclose(shifted_grid(5) @ out, 1.0, rtol=1e-12)
+    # SymmetricFactor's other factors copy into out, with the same checks
+    f = SymmetricFactor(shifted_grid(5), definite=True, backend="superlu")
+    R = np.ones((25, 2))
+    out = np.empty((25, 2))
+    assert f.solve(R, out) is out
+    np.testing.assert_allclose(out, f.solve(R), rtol=1e-14)
+    with pytest.raises(ValueError, match=r"out must have the shape of rhs, \(25, 2\), "
+                       r"apart from it; got \(25, 3\)"):
+        f.solve(R, np.empty((25, 3)))
+
+
+def test_the_callers_matrix_is_left_as_it_was():
+    B = shifted_grid(6)
+    B.indices = B.indices.copy()
+    # unsorted indices, as a caller may hand over
+    for j in range(B.shape[1]):
+        lo, hi = B.indptr[j], B.indptr[j + 1]
+        B.indices[lo:hi] = B.indices[lo:hi][::-1]
+        B.data[lo:hi] = B.data[lo:hi][::-1]
+    B.has_sorted_indices = False
+    before = (B.indices.copy(), B.data.copy())
+    F = _cholmod.Cholesky(B)
+    assert np.array_equal(B.indices, before[0])
+    assert np.array_equal(B.data, before[1])
+    R = np.random.default_rng(2).standard_normal(36)
+    np.testing.assert_allclose(F.solve(R), np.linalg.solve(B.toarray(), R), rtol=1e-10)
+
+
+def test_cholmod_failures_are_memory_errors(monkeypatch):
+    # CHOLMOD's FALSE returns (out of memory, as a rule), planted
+    real = _cholmod._lib
+
+    class Failing:
+        def __init__(self, name):
+            self.name = name
+
+        def __getattr__(self, attr):
+            fn = getattr(real, attr)
+            return (lambda *args: 0) if attr.endswith(self.name) else fn
+
+    B = shifted_grid(5)
+    monkeypatch.setattr(_cholmod, "_lib", Failing("factorize"))
+    with pytest.raises(MemoryError, match=r"CHOLMOD's numeric factorisation failed \(out "
+                       r"of memory\)"):
+        _cholmod.Cholesky(B)
+    monkeypatch.setattr(_cholmod, "_lib", Failing("analyze"))
+    with pytest.raises(MemoryError, match=r"CHOLMOD's symbolic analysis failed"):
+        _cholmod.Cholesky(B)
+    monkeypatch.setattr(_cholmod, "_lib", real)
+    F = _cholmod.Cholesky(B)
+    monkeypatch.setattr(_cholmod, "_lib", Failing("solve2"))
+    with pytest.raises(MemoryError, match=r"CHOLMOD's solve failed \(out of memory\)"):
+        F.solve(np.ones(25))
+
+
 def test_not_positive_definite_and_closed_factor_messages():
     L = graph_laplacian(grid_graph((10, 10)))
     with pytest.raises(_cholmod.NotPositiveDefiniteError,
@@ -188,19 +259,39 @@ def test_a_start_built_at_a_shift_the_factorisation_gave_up_is_dropped(monkeypat
     assert r.n_factorizations >= 2
 
 
-def test_the_process_blas_threads_are_not_touched_from_the_worker(monkeypatch):
-    # a large supernodal factorisation raises the BLAS threads only when asked to
-    calls = []
-    monkeypatch.setattr(_factor, "_WIDE_ROWS", 100)
-    real = _factor._backend.all_blas_threads
+@pytest.mark.parametrize("cores", [2, 16])
+def test_blas_threads_are_set_once_around_the_overlap(monkeypatch, cores):
+    # the BLAS threads are the process's: set on this thread before the worker starts
+    # (all of them above two cores), never while it factorises
+    monkeypatch.setattr(_eigsh, "MULTILEVEL_MIN_ROWS", 1000)
+    monkeypatch.setattr(_eigsh, "WIDE_ROWS", 1000)
+    monkeypatch.setattr(_factor, "_WIDE_ROWS", 1000)
+    monkeypatch.setattr(_eigsh.os, "cpu_count", lambda: cores)
+    busy = threading.Event()
+    widened = []
+    real_cholesky = _cholmod.Cholesky
+    real_wide = _factor._backend.all_blas_threads
 
-    def recording():
-        calls.append(threading.current_thread().name)
-        return real()
+    class WatchedCholesky(real_cholesky):
+        def __init__(self, B):
+            worker = threading.current_thread() is not threading.main_thread()
+            if worker:
+                busy.set()
+            try:
+                super().__init__(B)
+            finally:
+                if worker:
+                    busy.clear()
 
-    monkeypatch.setattr(_factor._backend, "all_blas_threads", recording)
-    B = shifted_grid(12)
-    SymmetricFactor(B, definite=True, backend="cholmod", blas_threads=False)
-    assert calls == []
-    SymmetricFactor(B, definite=True, backend="cholmod")
-    assert len(calls) == 1
+    def watched_wide():
+        widened.append((threading.current_thread() is threading.main_thread(),
+                        busy.is_set()))
+        return real_wide()
+
+    monkeypatch.setattr(_cholmod, "Cholesky", WatchedCholesky)
+    monkeypatch.setattr(_factor._backend, "all_blas_threads", watched_wide)
+    L = graph_laplacian(grid_graph((60, 60)))
+    r = eigsh(L, 10, method="shift_invert", tol=1e-4, rng=0)
+    assert r.verified
+    assert "sweep" in r.start
+    assert widened == ([(True, False)] if cores > 2 else [])

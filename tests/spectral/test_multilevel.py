@@ -312,11 +312,15 @@ def test_finish_and_signs():
     assert X.flags.f_contiguous
     # into a spare block where one fits, else into a new array
     spare = np.empty((50, 7), order="F")
-    lam2, X2 = _eigsh._finish(np.array([3.0, 1.0, 2.0, 4.0]), Q, K, out=spare)
+    _, X2 = _eigsh._finish(np.array([3.0, 1.0, 2.0, 4.0]), Q, K, out=spare)
     assert np.shares_memory(X2, spare)
     assert np.array_equal(X2, X)
-    for bad in (np.empty((50, 4), order="F"), np.empty((50, 7)), Q):
-        _, X3 = _eigsh._finish(np.array([3.0, 1.0, 2.0, 4.0]), Q, K, out=bad)
+    # too few columns, row-major, or holding X itself (sorted already: not copied)
+    inside = np.empty((50, 9), order="F")
+    inside[:, 4:8] = Q[:, [1, 2, 0, 3]]
+    for bad, Xin in ((np.empty((50, 4), order="F"), Q[:, [1, 2, 0, 3]]),
+                     (np.empty((50, 7)), Q[:, [1, 2, 0, 3]]), (inside, inside[:, 4:8])):
+        _, X3 = _eigsh._finish(np.array([1.0, 2.0, 3.0, 4.0]), Xin, K, out=bad)
         assert not np.shares_memory(X3, bad)
         assert np.array_equal(X3, X)
     # not orthogonal to it: projected and orthonormalised
