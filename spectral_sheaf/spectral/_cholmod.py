@@ -22,6 +22,7 @@ import ctypes
 import ctypes.util
 import struct
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -127,7 +128,9 @@ class Cholesky:
     at a time (a lock). 32-bit indices where CHOLMOD can keep them (its symbolic
     analysis is faster with them), 64-bit where the factor would overflow them.
     Raises :class:`NotPositiveDefiniteError` when ``B`` is not positive definite, and
-    MemoryError when CHOLMOD cannot allocate the factor.
+    MemoryError when CHOLMOD cannot allocate the factor. ``between`` is called after
+    the symbolic analysis (an ordering, no BLAS) and before the numeric factorisation
+    (dense BLAS updates): a caller can settle the BLAS threads meanwhile.
 
     Attributes
     ----------
@@ -137,7 +140,7 @@ class Cholesky:
         The number of entries of each column of ``L``, its diagonal included.
     """
 
-    def __init__(self, B: Any) -> None:
+    def __init__(self, B: Any, between: Callable[[], object] | None = None) -> None:
         if not available():
             raise RuntimeError("CHOLMOD could not be loaded through ctypes")
         Bc = sp.csc_array(B, dtype=np.float64)
@@ -165,6 +168,12 @@ class Cholesky:
             L = ctypes.c_void_p(getattr(_lib, pre + "analyze")(ctypes.byref(A), common))
             if L.value:  # else too large for 32-bit indices, or out of memory
                 self._pre, self._common, self._L = pre, common, L
+                if between is not None:
+                    try:
+                        between()
+                    except BaseException:
+                        self.close()
+                        raise
                 if not getattr(_lib, pre + "factorize")(ctypes.byref(A), L, common):
                     # FALSE on an error (out of memory); a matrix that is not
                     # positive definite returns TRUE, with L->minor < n

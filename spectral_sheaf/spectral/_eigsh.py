@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
+from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -1196,13 +1197,22 @@ def _coarse_beside_factor(A: Any, M: Any, K: np.ndarray | None, kk: int, sigma: 
     of factorisation beside 1.0 s of coarse levels, on two cores); the block is
     dropped (the start reported as such) if the factorisation had to move the shift.
     Otherwise one after the other, the coarse levels at the shift factorised.
+
+    The BLAS threads are the process's. They are settled on this thread while the
+    worker is in CHOLMOD's symbolic analysis, which calls no BLAS, and the worker
+    waits for that before its numeric factorisation: all threads where the
+    factorisation runs alone (the coarsest level predicts that the start will not be
+    tried, as on kNN graphs and sheaves) or where the machine has more than two
+    cores; one on two cores beside the coarse levels, where two threads factorised
+    the 490k grid hardly faster (1.0 s against 1.1 s) and would take their core.
     """
     atol = MULTILEVEL_MARGIN * tol * norm
     backend = resolve_backend(state["backend"], real=True)
 
-    def coarse(s: float) -> tuple[np.ndarray, np.ndarray] | None:
+    def coarse(s: float, decided: Callable[[bool], None] | None = None,
+               ) -> tuple[np.ndarray, np.ndarray] | None:
         try:
-            return coarse_start(A, M, K, kk, s, atol, backend, state)
+            return coarse_start(A, M, K, kk, s, atol, backend, state, decided)
         except (np.linalg.LinAlgError, RuntimeError, MemoryError) as exc:
             # a coarse factorisation that failed costs the start, not the method
             state["start"] = (f"multilevel start failed ({type(exc).__name__}: "
@@ -1216,18 +1226,24 @@ def _coarse_beside_factor(A: Any, M: Any, K: np.ndarray | None, kk: int, sigma: 
     s0 = shifts[0]
     assert s0 is not None
     Msp = sp.eye_array(n, format="csc") if M is None else sp.csc_array(M)
-    # the BLAS threads are the process's, set here for the whole overlap (the worker
-    # and the coarse levels leave them alone): one on a machine of two cores (where
-    # two threads factorised the 490k grid hardly faster, 1.0 s against 1.1 s, and
-    # would take the core of the coarse levels), all above that, as the factorisation
-    # would have had on its own
-    wide = n >= WIDE_ROWS and (os.cpu_count() or 1) > 2
-    with _backend.all_blas_threads() if wide else nullcontext(), \
-            ThreadPoolExecutor(max_workers=1) as pool:
-        future = pool.submit(lambda: SymmetricFactor(A - s0 * Msp, definite=True,
-                                                     backend=backend, blas_threads=False))
-        X0 = coarse(s0)
-        lu, s = _factor_below(A, M, sigma, norm, n, state, shifts, future.result)
+    go = threading.Event()  # the BLAS threads are settled: the worker may factorise
+    with ExitStack() as blas:
+
+        def settle(going_on: bool) -> None:
+            if not go.is_set():
+                if n >= WIDE_ROWS and (not going_on or (os.cpu_count() or 1) > 2):
+                    blas.enter_context(_backend.all_blas_threads())
+                go.set()
+
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            future = pool.submit(lambda: SymmetricFactor(
+                A - s0 * Msp, definite=True, backend=backend, blas_threads=False,
+                between=go.wait))
+            try:
+                X0 = coarse(s0, settle)
+            finally:
+                settle(False)  # where the coarse levels stopped before deciding
+            lu, s = _factor_below(A, M, sigma, norm, n, state, shifts, future.result)
     if X0 is not None and s != s0:
         state["start"] += (f"; dropped (built at the shift {s0:.6g}, but A - s M was "
                            f"factorised at {s:.6g}): block Lanczos from a random start")

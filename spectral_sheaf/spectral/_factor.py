@@ -33,6 +33,7 @@ law of inertia).
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from contextlib import nullcontext
 from typing import Any
 
@@ -248,6 +249,9 @@ class SymmetricFactor:
     blas_threads : bool
         Whether a large supernodal Cholesky may raise the BLAS threads to all cores
         (a process-wide setting: False when factorising in a worker thread).
+    between : callable, optional
+        Called between CHOLMOD's symbolic analysis and its numeric factorisation,
+        where CHOLMOD is called through ctypes (see :class:`_cholmod.Cholesky`).
 
     Raises
     ------
@@ -273,7 +277,8 @@ class SymmetricFactor:
     """
 
     def __init__(self, B: Any, *, definite: bool = False, backend: str = "auto",
-                 blas_threads: bool = True) -> None:
+                 blas_threads: bool = True,
+                 between: Callable[[], object] | None = None) -> None:
         check_option(backend, "factorization", _BACKENDS)
         Bc = sp.csc_array(B)
         self.shape = Bc.shape
@@ -286,12 +291,12 @@ class SymmetricFactor:
         self.zero_pivot = False
         self.backend = resolve_backend(backend, real=not np.iscomplexobj(Bc.data))
         if self.backend == "cholmod":
-            self._factor_cholmod(cholmod_module(), Bc, definite, blas_threads)
+            self._factor_cholmod(cholmod_module(), Bc, definite, blas_threads, between)
         else:
             self._factor_superlu(Bc)
 
     def _factor_cholmod(self, cholmod: Any, Bc: sp.csc_array, definite: bool,
-                        blas_threads: bool) -> None:
+                        blas_threads: bool, between: Callable[[], object] | None) -> None:
         Bm = sp.csc_matrix(Bc, dtype=np.float64)
         Bm.sum_duplicates()
         Bm.sort_indices()
@@ -304,7 +309,7 @@ class SymmetricFactor:
             try:
                 with _backend.all_blas_threads() if wide else nullcontext():
                     # through ctypes where it loads: other threads run meanwhile
-                    self._chol = (_cholmod.Cholesky(Bm) if _cholmod.available()
+                    self._chol = (_cholmod.Cholesky(Bm, between) if _cholmod.available()
                                   else cholmod.cholesky(Bm, mode="supernodal"))
                 self.negative_pivots = 0
                 if isinstance(self._chol, _cholmod.Cholesky):

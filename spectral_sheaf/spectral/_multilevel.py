@@ -345,7 +345,9 @@ def multilevel_pairs(A: Any, M: Any, K: np.ndarray | None, k: int,
 
 
 def coarse_start(A: Any, M: Any, K: np.ndarray | None, k: int, s: float, atol: float,
-                 backend: str, state: dict) -> tuple[np.ndarray, np.ndarray] | None:
+                 backend: str, state: dict,
+                 on_coarsest: Callable[[bool], None] | None = None,
+                 ) -> tuple[np.ndarray, np.ndarray] | None:
     """Do the multilevel start's work below the finest level; return its finest block.
 
     Needs no factorisation of the finest level, so that it can run while that one is
@@ -355,7 +357,15 @@ def coarse_start(A: Any, M: Any, K: np.ndarray | None, k: int, s: float, atol: f
     free array of its shape (for the first sweep's solve to write into), or None
     when ``A`` does not coarsen or the coarse eigenvalues predict too large a residual
     for the finest level (``COARSEST_PREDICTED_MAX``, ``PREDICTED_MAX``).
+    ``on_coarsest(going_on)`` is called once the coarsest level has decided whether
+    the start goes on (before any coarse factorisation), or as it gives up before that.
     """
+    def decided(going_on: bool) -> bool:
+        if on_coarsest is not None:
+            on_coarsest(going_on)
+        return going_on
+
+
     A = sp.csr_array(A, dtype=np.float64)
     M = None if M is None else sp.csr_array(M, dtype=np.float64)
     r = 0 if K is None else K.shape[1]
@@ -363,11 +373,13 @@ def coarse_start(A: Any, M: Any, K: np.ndarray | None, k: int, s: float, atol: f
     levels = _hierarchy(A, M, p + r)
     if len(levels) < 2:
         state["start"] = "random (the multilevel start found no coarser level)"
+        decided(False)
         return None
     A_c, M_c, _ = levels[-1]
     if A_c.shape[0] > MAX_COARSEST:
         state["start"] = (f"random (aggregation stopped at {A_c.shape[0]} rows, more than "
                           f"the {MAX_COARSEST} LAPACK solves for the multilevel start)")
+        decided(False)
         return None
     width = min(p + r, A_c.shape[0])
     theta, X = scipy.linalg.eigh(A_c.toarray(), None if M_c is None else M_c.toarray(),
@@ -388,7 +400,7 @@ def coarse_start(A: Any, M: Any, K: np.ndarray | None, k: int, s: float, atol: f
                                f"{limit:g}): block Lanczos from a random start instead")
         return predicted > limit
 
-    if hopeless(theta, COARSEST_PREDICTED_MAX, "the coarsest level"):
+    if not decided(not hopeless(theta, COARSEST_PREDICTED_MAX, "the coarsest level")):
         return None
     for level in range(len(levels) - 2, 0, -1):
         A_l, M_l, agg = levels[level]
