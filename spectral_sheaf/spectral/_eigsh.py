@@ -274,7 +274,7 @@ def eigsh(
         ctypes (``spectral/_cholmod.py``, CHOLMOD 3), the finest level is factorised
         in a worker thread while the coarse levels are worked through. On the
         700 x 700 grid (k = 20, tol 1e-6) it took 3.3-3.7 s against the block
-        Lanczos's 7.8-8.2 s and SciPy's shift-invert's 11.0-11.3 s
+        Lanczos's 7.8-8.2 s and SciPy's shift-invert's 11.0-11.5 s
         (``benchmarks/compare_eigen.py --big``).
         ``"lobpcg"``: block LOBPCG with a random start, the known kernel passed as
         constraints (shifted out of the way on small problems, where SciPy's LOBPCG
