@@ -184,6 +184,10 @@ def sheaf_laplacian(
     out_data = np.empty(nnz, dtype=sheaf.dtype)
     _kernels.assemble_laplacian(indptr, nbr, eid, side, sheaf.maps, scale, mode,
                                 out_indptr, out_indices, out_data)
+    if mode == _kernels.SCALE_FULL:  # S_i B S_j and S_j B^T S_i differ by rounding
+        # (L_F's blocks and diagonally scaled ones do not: the same products, in an
+        # order that commutes)
+        _kernels.symmetrize_sorted_csr(out_indptr, out_indices, out_data)
     L = sp.csr_array((out_data, out_indices, out_indptr.astype(idx_dtype)),
                      shape=(n * dv, n * dv))
     L.has_canonical_format = True

@@ -167,3 +167,31 @@ def test_operator_and_energy_errors():
     with pytest.raises(TypeError, match=r"sheaf must be a spectral_sheaf.sheaf.Sheaf; got "
                        r"csr_array"):
         sheaf_laplacian(grid_graph(3))
+
+
+@pytest.mark.parametrize("normalization", ["sym", "augmented"])
+def test_normalised_laplacians_are_exactly_symmetric(normalization):
+    # a map of condition 4e3 (found by hypothesis in CI): the scaled blocks and their
+    # transposes, computed apart, differed by 1e-10, which the symmetry checks refuse
+    maps = np.array([[[[0.05832575, -2.04022353, -1.07303998, 0.31667506],
+                       [1.24569397, -1.07811972, 0.6042368, -0.94870995],
+                       [1.91616592, -0.33084433, -0.33841453, -1.31828247],
+                       [1.37980876, 1.10851064, -0.86797048, -1.27557095]],
+                      [[0.5657712, -0.73955834, -0.77942869, 0.4309778],
+                       [-0.99400114, -1.94035086, 0.40425686, -0.80849909],
+                       [0.06654647, -2.56221824, -0.64291268, -0.021045],
+                       [-0.04249659, 0.12014981, -0.90373474, 0.13080904]]]])
+    rng = np.random.default_rng(4)
+    E = erdos_renyi_graph(40, 0.2, rng=rng)
+    edges = np.argwhere(np.triu(E.toarray()) > 0)
+    squeezed = rng.standard_normal((len(edges), 2, 3, 3)) * np.array([1.0, 1e-3, 1.0])[:, None]
+    # and diagonally scaled blocks (diagonal and orthogonal maps), exact by the order of
+    # their products
+    for F in (Sheaf(n_nodes=2, edges=np.array([[0, 1]]), maps=maps),
+              Sheaf(n_nodes=40, edges=edges, maps=squeezed),
+              random_sheaf(E, 3, kind="diagonal", rng=1),
+              random_sheaf(E, 3, kind="orthogonal", rng=2)):
+        L = sheaf_laplacian(F, normalization=normalization).toarray()
+        assert np.array_equal(L, L.T)
+        expect = dense_normalised(F, normalization)  # the same matrix, to rounding
+        np.testing.assert_allclose(L, expect, atol=1e-9 * np.abs(expect).max())
