@@ -285,7 +285,8 @@ def _learn(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         dropout=args.dropout, input_dropout=args.input_dropout, lr=args.lr,
         weight_decay=args.weight_decay, sheaf_decay=args.sheaf_decay, epochs=args.epochs,
         patience=args.patience, stop_on=args.stop_on, low_pass=args.low_pass,
-        shared_maps=args.shared_maps, random_state=args.seed)
+        shared_maps=args.shared_maps, edge_weights=args.edge_weights,
+        random_state=args.seed)
     print(f"{data.name}: {data.n_nodes} nodes, {data.n_edges} edges, {data.n_classes} "
           f"classes, homophily {data.homophily:.3f}; {args.sheaf} sheaf, d={args.d}",
           flush=True)
@@ -353,6 +354,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                             "diffusion beside the learned sheaf)")
     learn.add_argument("--shared-maps", action="store_true",
                        help="one sheaf learner for all layers (the reference's default)")
+    learn.add_argument("--edge-weights", action="store_true",
+                       help="with --sheaf orthogonal: learn a weight per edge beside the "
+                            "maps (the reference's default for its O(d) model)")
     learn.add_argument("--features", choices=["row_normalised", "raw"],
                        default="row_normalised",
                        help="feature preprocessing (raw: the published 0/1 features)")

@@ -132,6 +132,7 @@ def test_learn_command_runs_the_protocol(tmp_path, capsys):
     (["--splits", "a-b"], "--splits must look like"),
     (["--splits", "0-12"], r"--splits must lie in 0..9; got \[10, 11, 12\]"),
     (["--dataset", "imdb"], "name must be one of"),
+    (["--edge-weights", "--epochs", "1"], "edge_weights=True needs sheaf='orthogonal'"),
 ])
 def test_learn_rejects_bad_arguments(args, msg, tmp_path, capsys):
     from tests.datasets.test_graphs import write_geom_gcn

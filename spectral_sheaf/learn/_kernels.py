@@ -33,8 +33,8 @@ from numba import njit, prange
 
 
 @njit(cache=True, inline="always")
-def _sub_block(out, B, V, transpose, d, h):  # pragma: no cover - compiled
-    """Subtract ``B V`` (or ``B^T V``) from ``out`` for a d x d ``B`` and a d x h ``V``.
+def _sub_block(out, B, V, transpose, d, h, w=1.0):  # pragma: no cover - compiled
+    """Subtract ``w B V`` (or ``w B^T V``) from ``out``: d x d ``B``, d x h ``V``.
 
     Rows of ``V`` outermost: the d rows of ``out`` it updates in turn are independent,
     where rows of ``out`` outermost chained each row's d updates through memory (a
@@ -44,13 +44,13 @@ def _sub_block(out, B, V, transpose, d, h):  # pragma: no cover - compiled
     if transpose:
         for j in range(d):
             for i in range(d):
-                a = B[j, i]
+                a = w * B[j, i]
                 for c in range(h):
                     out[i, c] -= a * V[j, c]
     else:
         for j in range(d):
             for i in range(d):
-                a = B[i, j]
+                a = w * B[i, j]
                 for c in range(h):
                     out[i, c] -= a * V[j, c]
 
@@ -405,50 +405,72 @@ def _add_degree_gradient(dFo, Fo, dD, g, d):  # pragma: no cover - compiled
 # (The reverse pass drops D's dependence on the maps: for orthogonal maps it is the
 # constant deg_u I, and the gradient it would add, F_u times a symmetric matrix, is
 # normal to the orthogonal group, so the Cayley reverse pass discards it anyway.)
+#
+# Edge weights (the reference implementation's connection Laplacian with learned edge
+# weights): both maps of edge e scaled by w_e, so with omega_e = w_e^2 the off-diagonal
+# block is -omega_e F_u^T F_v and D_u = (sum_{e at u} omega_e) I, still a scalar. An
+# empty ``omega`` means every weight 1 (then deg_u is the count, exactly as before).
 
 
 @njit(cache=True, parallel=True, fastmath={"contract"})
-def laplacian_forward_orth(F, X, indptr, nbr, eid, side):  # pragma: no cover - compiled
+def laplacian_forward_orth(F, omega, X, indptr, nbr, eid, side):  # pragma: no cover
     """:func:`laplacian_forward` for orthogonal maps ``F`` (2m, d, d), sides-major.
 
-    Returns ``Y`` and the intermediates ``(s, Z, B)``: ``s`` (n,) the scalars ``S_u``,
-    ``B`` the pair blocks ``F_{u<|e}^T F_{v<|e}`` (:func:`pair_blocks`), formed
-    once per edge for both ends and the reverse pass (each end formed its own twice).
+    ``omega`` (m,) weighs each edge's block (empty: all 1). Returns ``Y`` and the
+    intermediates ``(s, Z, B, deg)``: ``s`` (n,) the scalars ``S_u``, ``B`` the pair
+    blocks ``F_{u<|e}^T F_{v<|e}`` (:func:`pair_blocks`, unweighted), formed once per
+    edge for both ends and the reverse pass, ``deg`` (n,) the weighted degrees.
     """
     n, d, h = X.shape
+    weighted = omega.shape[0] > 0
     B = pair_blocks(F)
+    deg = np.empty(n)
     s = np.empty(n)
     Z = np.empty((n, d, h))
     for u in prange(n):
-        s[u] = 1.0 / np.sqrt(indptr[u + 1] - indptr[u] + 1.0)
+        if weighted:
+            acc = 0.0
+            for p in range(indptr[u], indptr[u + 1]):
+                acc += omega[eid[p]]
+            deg[u] = acc
+        else:
+            deg[u] = float(indptr[u + 1] - indptr[u])
+        s[u] = 1.0 / np.sqrt(deg[u] + 1.0)
         for a in range(d):
             for c in range(h):
                 Z[u, a, c] = s[u] * X[u, a, c]
     Y = np.empty((n, d, h))
     for u in prange(n):
         W = Y[u]  # W_u, built in place and then scaled by S_u
-        deg = float(indptr[u + 1] - indptr[u])
         for a in range(d):
             for c in range(h):
-                W[a, c] = deg * Z[u, a, c]
+                W[a, c] = deg[u] * Z[u, a, c]
         for p in range(indptr[u], indptr[u + 1]):
-            _sub_block(W, B[eid[p]], Z[nbr[p]], side[p] == 1, d, h)
+            e = eid[p]
+            _sub_block(W, B[e], Z[nbr[p]], side[p] == 1, d, h,
+                       omega[e] if weighted else 1.0)
         for a in range(d):
             for c in range(h):
                 W[a, c] *= s[u]
-    return Y, s, Z, B
+    return Y, s, Z, B, deg
 
 
 @njit(cache=True, parallel=True, fastmath={"contract"})
-def laplacian_backward_orth(G, F, edges, indptr, nbr, eid, side, s, Z, B):
-    """Reverse pass of :func:`laplacian_forward_orth`: ``dX`` (n, d, h), ``dF`` (2m, d, d).
+def laplacian_backward_orth(G, F, omega, X, Y, edges, indptr, nbr, eid, side, s, Z, B,
+                            deg):  # pragma: no cover - compiled
+    """Reverse pass of :func:`laplacian_forward_orth`: ``dX``, ``dF`` and ``domega``.
 
     The operator is symmetric, so ``dX = S (D - A_F) S G``. Per edge, with
-    ``B = -(dW_u Z_v^T + Z_u dW_v^T)`` the gradient of ``F_u^T F_v``:
-    ``dF_u = F_v B^T`` and ``dF_v = F_u B``.
-    """  # pragma: no cover - compiled
+    ``Bm = -(dW_u Z_v^T + Z_u dW_v^T)`` the gradient of the block ``F_u^T F_v``:
+    ``dF_u = omega_e F_v Bm^T`` and ``dF_v = omega_e F_u Bm``. With weights (else
+    ``domega`` is empty), ``omega_e`` enters the block, ``<B_e, Bm>``, and the degrees
+    of both ends; a degree ``D_u`` enters ``W_u`` directly, ``<dW_u, Z_u>``, and through
+    ``S_u = (D_u + 1)^{-1/2}``, which scales row ``u`` of ``Y`` and of ``Z``:
+    ``dS_u = (<G_u, Y_u> + <dX_u, X_u>) / S_u`` and ``dS_u/dD_u = -S_u^3 / 2``.
+    """
     n, d, h = G.shape
     m = edges.shape[0]
+    weighted = omega.shape[0] > 0
     dW = np.empty((n, d, h))
     for u in prange(n):
         for a in range(d):
@@ -457,16 +479,28 @@ def laplacian_backward_orth(G, F, edges, indptr, nbr, eid, side, s, Z, B):
     dX = np.empty((n, d, h))
     for u in prange(n):
         dZ = dX[u]
-        deg = float(indptr[u + 1] - indptr[u])
         for a in range(d):
             for c in range(h):
-                dZ[a, c] = deg * dW[u, a, c]
+                dZ[a, c] = deg[u] * dW[u, a, c]
         for p in range(indptr[u], indptr[u + 1]):
-            _sub_block(dZ, B[eid[p]], dW[nbr[p]], side[p] == 1, d, h)
+            e = eid[p]
+            _sub_block(dZ, B[e], dW[nbr[p]], side[p] == 1, d, h,
+                       omega[e] if weighted else 1.0)
         for a in range(d):
             for c in range(h):
                 dZ[a, c] *= s[u]
+    dD = np.empty(n if weighted else 0)
+    if weighted:
+        for u in prange(n):
+            direct = 0.0
+            ds = 0.0
+            for a in range(d):
+                for c in range(h):
+                    direct += dW[u, a, c] * Z[u, a, c]
+                    ds += G[u, a, c] * Y[u, a, c] + dX[u, a, c] * X[u, a, c]
+            dD[u] = direct - 0.5 * s[u] * s[u] * ds
     dF = np.zeros((2 * m, d, d))
+    domega = np.empty(m if weighted else 0)
     e_chunks = min(m, 64)
     e_size = (m + e_chunks - 1) // max(e_chunks, 1)
     for chunk in prange(e_chunks):
@@ -476,7 +510,16 @@ def laplacian_backward_orth(G, F, edges, indptr, nbr, eid, side, s, Z, B):
             v = edges[e, 1]
             _add_pair_gradient(dF[e], dF[m + e], F[e], F[m + e], dW[u], Z[u], dW[v], Z[v],
                                Bm, d, h)
-    return dX, dF
+            if weighted:  # dF[e] and dF[m + e] hold this edge's terms alone: scale them
+                w = omega[e]
+                acc = dD[u] + dD[v]
+                for a in range(d):
+                    for b in range(d):
+                        dF[e, a, b] *= w
+                        dF[m + e, a, b] *= w
+                        acc += B[e, a, b] * Bm[a, b]
+                domega[e] = acc
+    return dX, dF, domega
 
 
 @njit(cache=True, parallel=True)

@@ -18,6 +18,14 @@ are fixed to 1: on it the layer diffuses by the augmented normalised graph Lapla
 reference implementation's ``add_lp``). The learned maps fill the first ``d``
 dimensions; every other shape above reads ``d + 1`` for ``d``.
 
+With ``edge_weights`` (orthogonal maps only, the reference implementation's default for
+its O(d) model) each layer also learns a weight per edge,
+``w_e = sigmoid([x_u || x_v] p_l) sigmoid([x_v || x_u] p_l)``, the same from both ends;
+both maps of the edge are scaled by it, so the Laplacian's block is
+``-w_e^2 F_u^T F_v`` and ``D_u = sum_e w_e^2 I``: orthogonal maps can then weaken an
+edge, which they cannot do alone. (With ``low_pass`` the appended dimension is weighted
+too.)
+
 With ``shared_maps`` one sheaf learner ``P_0``, applied to the encoder's output, gives
 the maps of every layer (the reference implementation's default, ``nonlinear=False``:
 one Laplacian ``Delta_0`` for all layers); otherwise each layer predicts its own from
@@ -39,6 +47,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.special import expit
 
 from ..sheaf._kernels import node_incidence
 from ._kernels import (
@@ -81,6 +90,13 @@ class NSDConfig:
     input_dropout: float = 0.0
     low_pass: bool = False
     shared_maps: bool = False
+    edge_weights: bool = False
+
+    def __post_init__(self) -> None:
+        if self.edge_weights and self.sheaf != "orthogonal":
+            raise ValueError(f"edge_weights=True needs sheaf='orthogonal' (the weights scale "
+                             f"orthogonal maps, which cannot weaken an edge alone); got "
+                             f"sheaf={self.sheaf!r}")
 
     @property
     def learners(self) -> int:
@@ -137,6 +153,40 @@ def predict_map_params(xf: np.ndarray, P: np.ndarray, graph: GraphStructure
     return gather_tanh(N1, N2, graph.first, graph.second), N1, N2
 
 
+# no edge weights: the orthogonal kernels' "every weight 1"
+NO_WEIGHTS = np.empty(0)
+
+
+def predict_edge_weights(xf: np.ndarray, Pw: np.ndarray, graph: GraphStructure
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """``omega_e = w_e^2`` for every edge and the sigmoids of both sides, ``(2m,)``.
+
+    ``w_e = sigmoid([x_u || x_v] Pw) sigmoid([x_v || x_u] Pw)``: symmetric in the ends.
+    """
+    k = xf.shape[1]
+    a = (xf @ Pw[:k, 0])[graph.first] + (xf @ Pw[k:, 0])[graph.second]
+    sig = expit(a)
+    m = len(graph.edges)
+    w = sig[:m] * sig[m:]
+    return w * w, sig
+
+
+def edge_weights_backward(domega: np.ndarray, sig: np.ndarray, xf: np.ndarray,
+                          Pw: np.ndarray, graph: GraphStructure
+                          ) -> tuple[np.ndarray, np.ndarray]:
+    """Reverse pass of :func:`predict_edge_weights`: the gradients of ``Pw`` and ``xf``."""
+    n, k = xf.shape
+    m = len(graph.edges)
+    w = sig[:m] * sig[m:]
+    dw = 2.0 * w * domega
+    da = np.concatenate([dw * sig[m:], dw * sig[:m]]) * sig * (1.0 - sig)
+    dn1 = np.bincount(graph.first, weights=da, minlength=n)
+    dn2 = np.bincount(graph.second, weights=da, minlength=n)
+    gPw = np.concatenate([xf.T @ dn1, xf.T @ dn2])[:, None]
+    dxf = np.outer(dn1, Pw[:k, 0]) + np.outer(dn2, Pw[k:, 0])
+    return gPw, dxf
+
+
 def init_params(config: NSDConfig, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Draw initial weights.
 
@@ -158,6 +208,8 @@ def init_params(config: NSDConfig, rng: np.random.Generator) -> dict[str, np.nda
     for layer in range(config.layers):
         if layer < config.learners:
             p[f"P{layer}"] = uniform(2 * s * h, (2 * s * h, config.map_params))
+            if config.edge_weights:
+                p[f"Pw{layer}"] = uniform(2 * s * h, (2 * s * h, 1))
         # as the reference code: identity on the stalks, orthogonal on the channels
         p[f"W1_{layer}"] = np.eye(s)
         p[f"W2_{layer}"] = np.linalg.qr(rng.standard_normal((h, h)))[0]
@@ -294,14 +346,17 @@ def forward_backward(
         if learns:
             T = predict_map_params(xf, params[f"P{layer}"], graph)[0]
             maps, Q, Minv = layer_maps(T, config, m)
+            omega, sig = (predict_edge_weights(xf, params[f"Pw{layer}"], graph)
+                          if config.edge_weights else (NO_WEIGHTS, NO_WEIGHTS))
         X2 = (X1.reshape(n * d, h) @ W2).reshape(n, d, h)
         if config.sheaf == "diag":  # the maps' diagonals (m, 2, d), a kernel of their own
             Y, *lap = laplacian_forward_diag(maps, X2, *inc)
         elif config.sheaf in ("orthogonal", "identity"):  # sides-major (2m, d, d)
-            Y, *lap = laplacian_forward_orth(maps, X2, *inc)
+            Y, *lap = laplacian_forward_orth(maps, omega, X2, *inc)
         else:  # general: sides-major, the learner's outputs themselves
             Y, *lap = laplacian_forward(maps, X2, *inc)
-        tape.append((x, xf, T, maps, Q, Minv, mask_m, mask_d, xd, X1, X2, Y, lap, t_eps))
+        tape.append((x, xf, T, maps, Q, Minv, omega, sig, mask_m, mask_d, xd, X1, X2, Y, lap,
+                     t_eps))
         x = elu_residual(x, Y, t_eps)
     xf = x.reshape(n, d * h)
     logits = xf @ params["W_out"] + params["b_out"]
@@ -320,16 +375,19 @@ def forward_backward(
     g["b_out"] = dlogits.sum(axis=0)
     dx = (dlogits @ params["W_out"].T).reshape(n, d, h)
     shared_dmaps = None  # shared maps: the later layers' gradients, summed
+    shared_domega = None  # and their edge weights'
     no_dxf = None  # their learner input's gradient: zero, one read-only array for all
     for layer in range(L - 1, -1, -1):
-        x, xf, T, maps, Q, Minv, mask_m, mask_d, xd, X1, X2, Y, lap, t_eps = tape[layer]
+        (x, xf, T, maps, Q, Minv, omega, sig, mask_m, mask_d, xd, X1, X2, Y, lap,
+         t_eps) = tape[layer]
         W1, W2 = params[f"W1_{layer}"], params[f"W2_{layer}"]
         dY, dx_prev, dt = elu_residual_backward(dx, x, Y, t_eps)
         g[f"eps{layer}"] = dt * (1.0 - t_eps**2)
         if config.sheaf == "diag":
             dX2, dmaps = laplacian_backward_diag(dY, maps, X2, edges, *inc, *lap)
         elif config.sheaf in ("orthogonal", "identity"):
-            dX2, dmaps = laplacian_backward_orth(dY, maps, edges, *inc, *lap)
+            dX2, dmaps, domega = laplacian_backward_orth(dY, maps, omega, X2, Y, edges, *inc,
+                                                         *lap)
         else:
             dX2, dmaps = laplacian_backward(dY, maps, X2, edges, *inc, *lap)
         dX2 = dX2.reshape(n * d, h)
@@ -337,17 +395,26 @@ def forward_backward(
         dX1 = (dX2 @ W2.T).reshape(n, d, h)
         if layer >= config.learners:  # a shared map's user: add to its gradient
             shared_dmaps = dmaps if shared_dmaps is None else shared_dmaps + dmaps
+            if config.edge_weights:
+                shared_domega = (domega if shared_domega is None
+                                 else shared_domega + domega)
             if no_dxf is None:
                 no_dxf = np.zeros((n, d * h))
             dxf = no_dxf
         else:
             if shared_dmaps is not None:
                 dmaps = dmaps + shared_dmaps
+                if config.edge_weights:
+                    domega = domega + shared_domega
             P = params[f"P{layer}"]
             dT = layer_maps_backward(dmaps, Q, Minv, config, m)
             dN1, dN2 = scatter_tanh_backward(dT, T, inc[0], inc[2], inc[3])
             g[f"P{layer}"] = np.vstack([xf.T @ dN1, xf.T @ dN2])
             dxf = dN1 @ P[: d * h].T + dN2 @ P[d * h:].T
+            if config.edge_weights:
+                g[f"Pw{layer}"], dxf_w = edge_weights_backward(domega, sig, xf,
+                                                               params[f"Pw{layer}"], graph)
+                dxf += dxf_w
         # dx_prev += W1^T dX1 * mask_d + dxf * mask_m, in place
         g[f"W1_{layer}"] = mix_stalks_backward(W1, dX1, xd, mask_d, dxf.reshape(n, d, h),
                                                mask_m, dx_prev)

@@ -46,6 +46,7 @@ from ._model import (
     graph_structure,
     init_params,
     maps_from_params,
+    predict_edge_weights,
     predict_map_params,
 )
 
@@ -172,6 +173,11 @@ class SheafDiffusionClassifier(ClassifierMixin, BaseEstimator):
         One sheaf learner, on the encoder's output, gives the restriction maps of
         every layer (the reference implementation's default, ``nonlinear=False``);
         ``False``: each layer predicts its own from its input.
+    edge_weights : bool
+        With ``sheaf="orthogonal"`` only: learn a weight in (0, 1) per edge beside the
+        maps, ``sigmoid([x_u || x_v] p) sigmoid([x_v || x_u] p)``, which scales both of
+        its maps (the reference implementation's default for its O(d) model; orthogonal
+        maps alone cannot weaken an edge). Its learner takes ``sheaf_decay``.
     random_state : int, Generator or None
         Initialisation and dropout.
 
@@ -188,7 +194,8 @@ class SheafDiffusionClassifier(ClassifierMixin, BaseEstimator):
                  dropout: float = 0.5, input_dropout: float = 0.0, lr: float = 0.02,
                  weight_decay: float = 5e-3, sheaf_decay: float = 5e-4, epochs: int = 500,
                  patience: int = 100, stop_on: str = "acc", low_pass: bool = False,
-                 shared_maps: bool = False, random_state: Any = None) -> None:
+                 shared_maps: bool = False, edge_weights: bool = False,
+                 random_state: Any = None) -> None:
         self.sheaf = sheaf
         self.d = d
         self.hidden = hidden
@@ -203,11 +210,16 @@ class SheafDiffusionClassifier(ClassifierMixin, BaseEstimator):
         self.stop_on = stop_on
         self.low_pass = low_pass
         self.shared_maps = shared_maps
+        self.edge_weights = edge_weights
         self.random_state = random_state
 
     def _config(self, n_features: int, n_classes: int) -> NSDConfig:
         check_option(self.sheaf, "sheaf", SHEAF_CLASSES)
         d = check_int(self.d, "d", minimum=2 if self.sheaf == "orthogonal" else 1)
+        edge_weights = check_bool(self.edge_weights, "edge_weights")
+        if edge_weights and self.sheaf != "orthogonal":
+            raise ValueError(f"edge_weights=True needs sheaf='orthogonal'; got "
+                             f"sheaf={self.sheaf!r}")
         return NSDConfig(
             n_features=n_features, n_classes=n_classes, d=d,
             hidden=check_int(self.hidden, "hidden", minimum=1),
@@ -216,6 +228,7 @@ class SheafDiffusionClassifier(ClassifierMixin, BaseEstimator):
             input_dropout=check_in_range(self.input_dropout, "input_dropout", 0.0, 0.99),
             low_pass=check_bool(self.low_pass, "low_pass"),
             shared_maps=check_bool(self.shared_maps, "shared_maps"),
+            edge_weights=edge_weights,
         )
 
     def fit(self, adjacency: Any, features: Any, labels: Any, train_mask: Any,
@@ -365,8 +378,12 @@ def _layer_states(params: dict[str, np.ndarray], X: Any, graph: GraphStructure,
     out = []
     for layer in range(config.layers):
         if layer < config.learners:  # shared maps: layer 0's serve every layer
-            T = predict_map_params(x.reshape(n, d * h), params[f"P{layer}"], graph)[0]
+            xf = x.reshape(n, d * h)
+            T = predict_map_params(xf, params[f"P{layer}"], graph)[0]
             F = maps_from_params(T, config, len(graph.edges))  # sides-major
+            if config.edge_weights:  # both maps of an edge scaled by its weight
+                w = np.sqrt(predict_edge_weights(xf, params[f"Pw{layer}"], graph)[0])
+                F *= np.concatenate([w, w])[:, None, None]
         X1 = mix_stalks(params[f"W1_{layer}"], x, NO_MASK, NO_MASK)[2]
         X2 = (X1.reshape(n * d, h) @ params[f"W2_{layer}"]).reshape(n, d, h)
         Y = laplacian_forward(F, X2, *graph.incidence)[0]

@@ -141,6 +141,15 @@ def test_bad_input(heterophilous):
         SheafDiffusionClassifier(shared_maps=1, epochs=1).fit(A, X, y, train, val)
     with pytest.raises(ValueError, match=r"stop_on must be one of \{'acc', 'loss'\}; got 'f1'"):
         SheafDiffusionClassifier(stop_on="f1", epochs=1).fit(A, X, y, train, val)
+    with pytest.raises(ValueError, match="edge_weights=True needs sheaf='orthogonal'; got "
+                                         "sheaf='diag'"):
+        SheafDiffusionClassifier(edge_weights=True, epochs=1).fit(A, X, y, train, val)
+    with pytest.raises(TypeError, match="edge_weights must be True or False; got int 1"):
+        SheafDiffusionClassifier(sheaf="orthogonal", edge_weights=1,
+                                 epochs=1).fit(A, X, y, train, val)
+    from spectral_sheaf.learn import NSDConfig
+    with pytest.raises(ValueError, match="edge_weights=True needs sheaf='orthogonal'"):
+        NSDConfig(4, 2, sheaf="general", edge_weights=True)
 
 
 def test_ten_split_protocol(heterophilous):
@@ -211,3 +220,36 @@ def test_shared_maps_give_every_layer_the_same_sheaf(heterophilous):
                                          random_state=0)
     per_layer.fit(data.adjacency, data.features, data.labels, train, val)
     assert not np.array_equal(per_layer.learned_sheaf(1).maps, per_layer.learned_sheaf(0).maps)
+
+
+def test_edge_weights_scale_both_maps_of_an_edge(heterophilous):
+    """The learned sheaf holds w_e Q: Q^T Q = w_e^2 I on both sides, w_e in (0, 1)."""
+    from spectral_sheaf.learn._kernels import laplacian_forward_orth
+    from spectral_sheaf.learn._model import predict_edge_weights
+    from spectral_sheaf.sheaf import sheaf_laplacian
+
+    data, train, val, _ = heterophilous
+    model = SheafDiffusionClassifier(sheaf="orthogonal", d=2, hidden=3, layers=2, epochs=5,
+                                     edge_weights=True, random_state=0)
+    model.fit(data.adjacency, data.features, data.labels, train, val)
+    assert model.params_["Pw1"].shape == (12, 1)
+    maps = model.learned_sheaf(1).maps  # (m, 2, 2, 2)
+    gram = np.einsum("esji,esjk->esik", maps, maps)
+    w2 = gram[..., 0, 0]
+    np.testing.assert_allclose(gram, w2[..., None, None] * np.eye(2), atol=1e-14)
+    np.testing.assert_allclose(w2[:, 0], w2[:, 1], rtol=1e-14)  # the same at both ends
+    assert w2.min() > 0.0
+    assert w2.max() < 1.0
+    assert w2.std() > 1e-3  # learned, per edge
+    # the sheaf's augmented Laplacian is the one the layer applied (the weighted kernel)
+    n = data.adjacency.shape[0]
+    x = np.random.default_rng(1).standard_normal((n, 2, 3))
+    Q = maps / np.sqrt(w2)[..., None, None]
+    F = np.concatenate([Q[:, 0], Q[:, 1]])
+    omega = predict_edge_weights(np.zeros((n, 6)), np.zeros((12, 1)), model.graph_)[0]
+    assert np.allclose(omega, 1 / 16)  # sigmoid(0)^4
+    Y = laplacian_forward_orth(F, np.ascontiguousarray(w2[:, 0]), x,
+                               *model.graph_.incidence)[0]
+    L = sheaf_laplacian(model.learned_sheaf(1), normalization="augmented")
+    np.testing.assert_allclose(Y.reshape(-1, 3), L @ x.reshape(-1, 3), atol=1e-12)
+    assert model.dirichlet_energies().shape == (2, 2)

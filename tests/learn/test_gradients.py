@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from spectral_sheaf.learn import NSDConfig, forward_backward, graph_structure, init_params
 from spectral_sheaf.learn._kernels import laplacian_backward, laplacian_forward
+from spectral_sheaf.learn._model import NO_WEIGHTS
 from spectral_sheaf.sheaf import Sheaf, sheaf_laplacian
 from spectral_sheaf.sheaf._kernels import node_incidence
 from spectral_sheaf.testing import graphs
@@ -60,23 +61,37 @@ def finite_difference_errors(p, X, y, train, graph, config, dropout_seed):
                          [(0.0, False, False), (0.4, False, False), (0.4, True, False),
                           (0.4, False, True)])
 def test_every_gradient_against_finite_differences(sheaf, dropout, low_pass, shared):
+    check_finite_differences(sheaf, dropout, low_pass, shared, edge_weights=False)
+
+
+@pytest.mark.parametrize(("dropout", "low_pass", "shared"),
+                         [(0.0, False, False), (0.4, False, False), (0.4, True, False),
+                          (0.4, False, True)])
+def test_edge_weight_gradients_against_finite_differences(dropout, low_pass, shared):
+    check_finite_differences("orthogonal", dropout, low_pass, shared, edge_weights=True)
+
+
+def check_finite_differences(sheaf, dropout, low_pass, shared, edge_weights):
     A, X, y, train = small_problem(0)
     # three layers: with shared maps, two later layers add to the shared maps' gradient
     config = NSDConfig(X.shape[1], 3, d=3, hidden=2, layers=3 if shared else 2, sheaf=sheaf,
                        dropout=dropout, input_dropout=dropout, low_pass=low_pass,
-                       shared_maps=shared)
+                       shared_maps=shared, edge_weights=edge_weights)
     p = perturbed_params(config, 1)
     graph = graph_structure(A)
     # the same seed for every evaluation: a fixed dropout mask
     errors = finite_difference_errors(p, X, y, train, graph, config, 7 if dropout else None)
     assert set(errors) == set(p)
     assert ("P1" in p) is not shared  # one learner for all layers
+    assert ("Pw0" in p) is edge_weights
+    assert ("Pw1" in p) is (edge_weights and not shared)
     assert max(errors.values()) < 1e-6, errors
 
 
 @settings(max_examples=10, deadline=None)
 @given(graphs(min_nodes=3, max_nodes=7, connected=True), st.sampled_from(
-    ["diag", "orthogonal", "general"]), st.integers(1, 3), st.integers(0, 1000))
+    ["diag", "orthogonal", "orthogonal+weights", "general"]), st.integers(1, 3),
+    st.integers(0, 1000))
 def test_gradients_property(g, sheaf, layers, seed):
     A = g.to_adjacency().toarray()
     A = ((A + A.T) > 0).astype(float)
@@ -86,7 +101,8 @@ def test_gradients_property(g, sheaf, layers, seed):
     X = rng.random((n, 3))
     y = rng.integers(0, 2, n)
     train = np.ones(n, dtype=bool)
-    config = NSDConfig(3, 2, d=2, hidden=2, layers=layers, sheaf=sheaf)
+    config = NSDConfig(3, 2, d=2, hidden=2, layers=layers, sheaf=sheaf.split("+")[0],
+                       edge_weights=sheaf.endswith("weights"))
     p = perturbed_params(config, seed)
     errors = finite_difference_errors(p, X, y, train, graph_structure(A), config, None)
     assert max(errors.values()) < 1e-6, errors
@@ -113,8 +129,11 @@ def test_laplacian_kernel_matches_the_assembled_operator():
 # ----------------------------------------------------------------------- PyTorch reference
 
 
-def torch_laplacian(torch, P, x, edges, config):
-    """The augmented normalised sheaf Laplacian of the maps ``P`` predicts, as a function."""
+def torch_laplacian(torch, P, x, edges, config, Pw=None):
+    """The augmented normalised sheaf Laplacian of the maps ``P`` predicts, as a function.
+
+    ``Pw``: the edge-weight learner; both maps of an edge scaled by its weight.
+    """
     n, d, h = x.shape
     k = config.d  # the learned maps' dimension
     u, v = torch.tensor(edges[:, 0]), torch.tensor(edges[:, 1])
@@ -137,6 +156,10 @@ def torch_laplacian(torch, P, x, edges, config):
         corner[k, k] = 1.0
         F = torch.nn.functional.pad(F, (0, 1, 0, 1)) + corner
     m = len(edges)
+    if Pw is not None:
+        sig = torch.sigmoid(C @ Pw)[:, 0]
+        w = sig[:m] * sig[m:]
+        F = F * torch.cat([w, w])[:, None, None]
     Fu, Fv = F[:m], F[m:]
     D = [torch.eye(d, dtype=torch.float64) for _ in range(n)]
     for e in range(m):
@@ -171,7 +194,8 @@ def torch_loss(torch, p, X, y, train, edges, config):
     x = torch.nn.functional.elu(Xt @ t["W_in"] + t["b_in"]).reshape(n, d, h)
     for layer in range(config.layers):
         if layer == 0 or not config.shared_maps:  # shared: layer 0's Laplacian for all
-            laplacian = torch_laplacian(torch, t[f"P{layer}"], x, edges, config)
+            laplacian = torch_laplacian(torch, t[f"P{layer}"], x, edges, config,
+                                        t.get(f"Pw{layer}"))
         X2 = torch.einsum("ij,njh->nih", t[f"W1_{layer}"], x) @ t[f"W2_{layer}"]
         x = (1 + torch.tanh(t[f"eps{layer}"]))[None, :, None] * x - torch.nn.functional.elu(
             laplacian(X2))
@@ -182,13 +206,14 @@ def torch_loss(torch, p, X, y, train, edges, config):
     return float(loss.detach()), {k: v.grad.numpy() for k, v in t.items()}
 
 
-@pytest.mark.parametrize("sheaf", ["diag", "orthogonal", "general"])
+@pytest.mark.parametrize("sheaf", ["diag", "orthogonal", "orthogonal+weights", "general"])
 @pytest.mark.parametrize(("low_pass", "shared"), [(False, False), (True, False), (True, True)])
 def test_against_pytorch_autograd(sheaf, low_pass, shared):
     torch = pytest.importorskip("torch", reason="torch (the bench extra) is the reference")
     A, X, y, train = small_problem(5, n=10)
-    config = NSDConfig(X.shape[1], 3, d=3, hidden=3, layers=3, sheaf=sheaf,
-                       low_pass=low_pass, shared_maps=shared)
+    config = NSDConfig(X.shape[1], 3, d=3, hidden=3, layers=3, sheaf=sheaf.split("+")[0],
+                       low_pass=low_pass, shared_maps=shared,
+                       edge_weights=sheaf.endswith("weights"))
     p = perturbed_params(config, 2)
     graph = graph_structure(A)
     loss, _, g = forward_backward(p, X, y, train, graph, config)
@@ -260,8 +285,13 @@ def test_diagonal_kernels_match_the_general_ones_on_diagonal_maps():
     np.testing.assert_allclose(df, np.stack([diag[:m], diag[m:]], axis=1), atol=1e-12)
 
 
-def test_orthogonal_kernels_match_the_general_ones_on_orthogonal_maps():
-    """D_u = deg_u I exactly; the dropped dD term is normal to O(d), so dT agrees."""
+@pytest.mark.parametrize("weighted", [False, True])
+def test_orthogonal_kernels_match_the_general_ones_on_orthogonal_maps(weighted):
+    """D_u = deg_u I exactly; the dropped dD term is normal to O(d), so dT agrees.
+
+    With edge weights the orthogonal kernels take ``omega``; the general kernels the
+    maps scaled by ``sqrt(omega)``, which is what the weights mean.
+    """
     from spectral_sheaf.learn._kernels import (
         cayley_backward,
         cayley_forward,
@@ -274,18 +304,30 @@ def test_orthogonal_kernels_match_the_general_ones_on_orthogonal_maps():
     graph = graph_structure(A)
     m, d, h = len(graph.edges), 3, 4
     F, Minv = cayley_forward(rng.standard_normal((2 * m, d * (d - 1) // 2)), d)
+    omega = rng.uniform(0.05, 1.0, m) if weighted else NO_WEIGHTS
+    scale = np.sqrt(np.concatenate([omega, omega])) if weighted else np.ones(2 * m)
+    Fw = F * scale[:, None, None]
     X = rng.standard_normal((A.shape[0], d, h))
     G = rng.standard_normal(X.shape)
-    out = laplacian_forward(F, X, *graph.incidence)
-    out_o = laplacian_forward_orth(F, X, *graph.incidence)
+    out = laplacian_forward(Fw, X, *graph.incidence)
+    out_o = laplacian_forward_orth(F, omega, X, *graph.incidence)
     np.testing.assert_allclose(out_o[0], out[0], atol=1e-13)
-    dX, dF_general = laplacian_backward(G, F, X, graph.edges, *graph.incidence, *out[1:])
-    dX_o, dF = laplacian_backward_orth(G, F, graph.edges, *graph.incidence, *out_o[1:])
+    dX, dFw = laplacian_backward(G, Fw, X, graph.edges, *graph.incidence, *out[1:])
+    dX_o, dF, domega = laplacian_backward_orth(G, F, omega, X, out_o[0], graph.edges,
+                                               *graph.incidence, *out_o[1:])
     np.testing.assert_allclose(dX_o, dX, atol=1e-13)
     # the maps' gradients differ by the normal part; through the Cayley map they agree
+    dF_general = dFw * scale[:, None, None]  # d/dF of the scaled maps
     assert np.abs(dF - dF_general).max() > 1e-3
     np.testing.assert_allclose(cayley_backward(dF, F, Minv, d),
                                cayley_backward(dF_general, F, Minv, d), atol=1e-12)
+    if not weighted:
+        assert domega.size == 0
+        return
+    # d/d omega_e: the general kernel's maps gradient along the scaled maps' direction,
+    # d(sqrt(omega) F)/d omega = F / (2 sqrt(omega)), summed over both sides
+    along = np.einsum("sij,sij->s", dFw, F) / (2.0 * scale)
+    np.testing.assert_allclose(domega, along[:m] + along[m:], rtol=1e-10, atol=1e-13)
 
 
 def test_fused_layer_kernels_match_numpy():
