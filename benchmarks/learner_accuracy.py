@@ -65,7 +65,9 @@ GRID: dict[str, list[dict]] = {
     # the configuration the reference implementation publishes for chameleon (Diag-NSD:
     # d = 4, 32 channels, 5 layers, input dropout 0.7, no dropout), on the published 0/1
     # features (a two-layer GCN on splits 0-2: 54-59 % row-normalised, 61-66 % raw).
-    # It has no extra low-pass stalk dimension here (the reference's add_lp). Ten splits:
+    # It lacks the reference's add_lp stalk dimension (fixed +1 maps off the diagonal: the
+    # signless D + A, a high-pass filter; this model's low_pass is its add_hp) and its
+    # second encoder layer (second_linear), both set in that script. Ten splits:
     # diag 68.71 +- 1.73 (val 70.64), O(d) 67.46 +- 1.79 (val 69.66; 68.95 +- 1.16, val
     # 70.45, before the orthogonal kernels lost fastmath's reassoc: last bits alone),
     # general 69.17 +- 1.42 (val 70.91, 1533 s here beside other work: the class chosen)

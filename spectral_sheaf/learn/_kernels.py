@@ -398,10 +398,11 @@ def _add_degree_gradient(dFo, Fo, dD, g, d):  # pragma: no cover - compiled
 
 
 # ------------------------------------------------------------------ orthogonal maps
-# F^T F = I: D_u = deg_u I and S_u = (deg_u + 1)^{-1/2} are scalars fixed by the graph,
-# so no eigen-decomposition runs and the maps enter only through the pairs
-# F_{u<|e}^T F_{v<|e}. The maps are sides-major, (2m, d, d): F[e] = F_{u<|e} and
-# F[m + e] = F_{v<|e} for edges[e] = (u, v), the layout the Cayley kernels produce.
+# F^T F = I: D_u = deg_u I and S_u = (deg_u + 1)^{-1/2} are scalars fixed by the graph
+# (by the graph and the edge weights, below), so no eigen-decomposition runs and the
+# maps enter only through the pairs F_{u<|e}^T F_{v<|e}. The maps are sides-major,
+# (2m, d, d): F[e] = F_{u<|e} and F[m + e] = F_{v<|e} for edges[e] = (u, v), the layout
+# the Cayley kernels produce.
 # (The reverse pass drops D's dependence on the maps: for orthogonal maps it is the
 # constant deg_u I, and the gradient it would add, F_u times a symmetric matrix, is
 # normal to the orthogonal group, so the Cayley reverse pass discards it anyway.)

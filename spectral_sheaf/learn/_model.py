@@ -15,7 +15,9 @@ channels per stalk dimension, ``C`` classes. With ``x`` of shape ``(n, d, h)``:
 
 With ``low_pass`` the stalks get one more dimension, ``d + 1``, whose restriction maps
 are fixed to 1: on it the layer diffuses by the augmented normalised graph Laplacian (the
-reference implementation's ``add_lp``). The learned maps fill the first ``d``
+reference implementation's ``add_hp``, whose help calls it a fixed low-pass filter; its
+``add_lp`` appends the signless ``D + A``, which this model does not offer). The learned
+maps fill the first ``d``
 dimensions; every other shape above reads ``d + 1`` for ``d``.
 
 With ``edge_weights`` (orthogonal maps only, the reference implementation's default for
@@ -23,8 +25,8 @@ its O(d) model) each layer also learns a weight per edge,
 ``w_e = sigmoid([x_u || x_v] p_l) sigmoid([x_v || x_u] p_l)``, the same from both ends;
 both maps of the edge are scaled by it, so the Laplacian's block is
 ``-w_e^2 F_u^T F_v`` and ``D_u = sum_e w_e^2 I``: orthogonal maps can then weaken an
-edge, which they cannot do alone. (With ``low_pass`` the appended dimension is weighted
-too.)
+edge, which they cannot do alone. With ``low_pass`` the appended dimension is weighted
+too, unlike the reference's, whose fixed dimension keeps the unweighted graph.
 
 With ``shared_maps`` one sheaf learner ``P_0``, applied to the encoder's output, gives
 the maps of every layer (the reference implementation's default, ``nonlinear=False``:
@@ -36,8 +38,8 @@ The reverse pass is written out by hand. The per-edge and per-node work, the
 element-wise steps of each layer (fused, one pass each) and the sparse feature products
 are Numba kernels (:mod:`._kernels`); the dense products are BLAS. The sheaf learners'
 outputs are the maps without a copy: rows ``e`` and ``m + e`` hold the two sides of
-edge ``e``. Orthogonal maps use ``D_u = deg_u I``, exact for them, so no eigen-
-decomposition runs. Nothing here imports an autodiff framework.
+edge ``e``. Orthogonal maps use ``D_u = deg_u I`` (``sum_e w_e^2 I`` with edge weights),
+exact for them, so no eigen-decomposition runs. Nothing here imports an autodiff framework.
 """
 
 from __future__ import annotations
@@ -159,25 +161,27 @@ NO_WEIGHTS = np.empty(0)
 
 def predict_edge_weights(xf: np.ndarray, Pw: np.ndarray, graph: GraphStructure
                          ) -> tuple[np.ndarray, np.ndarray]:
-    """``omega_e = w_e^2`` for every edge and the sigmoids of both sides, ``(2m,)``.
+    """Every edge's weight ``w`` (m,) and the sigmoids of both sides ``sig`` (2m,).
 
     ``w_e = sigmoid([x_u || x_v] Pw) sigmoid([x_v || x_u] Pw)``: symmetric in the ends.
+    The Laplacian takes ``omega = w^2``.
     """
     k = xf.shape[1]
     a = (xf @ Pw[:k, 0])[graph.first] + (xf @ Pw[k:, 0])[graph.second]
     sig = expit(a)
     m = len(graph.edges)
-    w = sig[:m] * sig[m:]
-    return w * w, sig
+    return sig[:m] * sig[m:], sig
 
 
-def edge_weights_backward(domega: np.ndarray, sig: np.ndarray, xf: np.ndarray,
-                          Pw: np.ndarray, graph: GraphStructure
+def edge_weights_backward(domega: np.ndarray, w: np.ndarray, sig: np.ndarray,
+                          xf: np.ndarray, Pw: np.ndarray, graph: GraphStructure
                           ) -> tuple[np.ndarray, np.ndarray]:
-    """Reverse pass of :func:`predict_edge_weights`: the gradients of ``Pw`` and ``xf``."""
+    """Reverse pass of :func:`predict_edge_weights` and ``omega = w^2``.
+
+    Returns the gradients of ``Pw`` and ``xf`` from that of ``omega``.
+    """
     n, k = xf.shape
     m = len(graph.edges)
-    w = sig[:m] * sig[m:]
     dw = 2.0 * w * domega
     da = np.concatenate([dw * sig[m:], dw * sig[:m]]) * sig * (1.0 - sig)
     dn1 = np.bincount(graph.first, weights=da, minlength=n)
@@ -346,8 +350,9 @@ def forward_backward(
         if learns:
             T = predict_map_params(xf, params[f"P{layer}"], graph)[0]
             maps, Q, Minv = layer_maps(T, config, m)
-            omega, sig = (predict_edge_weights(xf, params[f"Pw{layer}"], graph)
-                          if config.edge_weights else (NO_WEIGHTS, NO_WEIGHTS))
+            w, sig = (predict_edge_weights(xf, params[f"Pw{layer}"], graph)
+                      if config.edge_weights else (NO_WEIGHTS, NO_WEIGHTS))
+            omega = w * w
         X2 = (X1.reshape(n * d, h) @ W2).reshape(n, d, h)
         if config.sheaf == "diag":  # the maps' diagonals (m, 2, d), a kernel of their own
             Y, *lap = laplacian_forward_diag(maps, X2, *inc)
@@ -355,8 +360,8 @@ def forward_backward(
             Y, *lap = laplacian_forward_orth(maps, omega, X2, *inc)
         else:  # general: sides-major, the learner's outputs themselves
             Y, *lap = laplacian_forward(maps, X2, *inc)
-        tape.append((x, xf, T, maps, Q, Minv, omega, sig, mask_m, mask_d, xd, X1, X2, Y, lap,
-                     t_eps))
+        tape.append((x, xf, T, maps, Q, Minv, omega, w, sig, mask_m, mask_d, xd, X1, X2, Y,
+                     lap, t_eps))
         x = elu_residual(x, Y, t_eps)
     xf = x.reshape(n, d * h)
     logits = xf @ params["W_out"] + params["b_out"]
@@ -378,7 +383,7 @@ def forward_backward(
     shared_domega = None  # and their edge weights'
     no_dxf = None  # their learner input's gradient: zero, one read-only array for all
     for layer in range(L - 1, -1, -1):
-        (x, xf, T, maps, Q, Minv, omega, sig, mask_m, mask_d, xd, X1, X2, Y, lap,
+        (x, xf, T, maps, Q, Minv, omega, w, sig, mask_m, mask_d, xd, X1, X2, Y, lap,
          t_eps) = tape[layer]
         W1, W2 = params[f"W1_{layer}"], params[f"W2_{layer}"]
         dY, dx_prev, dt = elu_residual_backward(dx, x, Y, t_eps)
@@ -412,7 +417,7 @@ def forward_backward(
             g[f"P{layer}"] = np.vstack([xf.T @ dN1, xf.T @ dN2])
             dxf = dN1 @ P[: d * h].T + dN2 @ P[d * h:].T
             if config.edge_weights:
-                g[f"Pw{layer}"], dxf_w = edge_weights_backward(domega, sig, xf,
+                g[f"Pw{layer}"], dxf_w = edge_weights_backward(domega, w, sig, xf,
                                                                params[f"Pw{layer}"], graph)
                 dxf += dxf_w
         # dx_prev += W1^T dX1 * mask_d + dxf * mask_m, in place

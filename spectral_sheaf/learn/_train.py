@@ -68,8 +68,9 @@ _PARALLEL_ADAM = 1 << 14
 class Adam:
     """Adam (Kingma and Ba) with L2 decay added to the gradient, as ``torch.optim.Adam``.
 
-    ``weight_decay`` applies to the encoder, diffusion and read-out weights,
-    ``sheaf_decay`` to the sheaf learners' (``P*``), none to biases and ``eps*``.
+    ``weight_decay`` applies to the encoder, diffusion and read-out weights and to the
+    edge-weight learners (``Pw*``), as in the reference implementation, ``sheaf_decay``
+    to the sheaf learners' (``P0``, ``P1``, ...), none to biases and ``eps*``.
     :meth:`step` updates the parameters in place.
     """
 
@@ -83,8 +84,8 @@ class Adam:
                                  f"array (Adam updates it in place); got "
                                  f"{type(v).__name__} {getattr(v, 'dtype', '')}")
         self.lr, self.betas, self.eps = lr, betas, eps
-        self.decay = {k: (sheaf_decay if k.startswith("P") else weight_decay)
-                      for k in params}
+        self.decay = {k: (sheaf_decay if k.startswith("P") and not k.startswith("Pw")
+                          else weight_decay) for k in params}
         self.decay.update({k: 0.0 for k in params if k.startswith(("b_", "eps"))})
         self.m1 = {k: np.zeros_like(v) for k, v in params.items()}
         self.m2 = {k: np.zeros_like(v) for k, v in params.items()}
@@ -167,8 +168,8 @@ class SheafDiffusionClassifier(ClassifierMixin, BaseEstimator):
         implementation's default).
     low_pass : bool
         Append a stalk dimension whose restriction maps are fixed to 1 (``d + 1`` in
-        all, the reference implementation's ``add_lp``): plain graph diffusion beside
-        the learned sheaf.
+        all, the reference implementation's ``add_hp``, a fixed low-pass filter): plain
+        graph diffusion beside the learned sheaf.
     shared_maps : bool
         One sheaf learner, on the encoder's output, gives the restriction maps of
         every layer (the reference implementation's default, ``nonlinear=False``);
@@ -177,7 +178,8 @@ class SheafDiffusionClassifier(ClassifierMixin, BaseEstimator):
         With ``sheaf="orthogonal"`` only: learn a weight in (0, 1) per edge beside the
         maps, ``sigmoid([x_u || x_v] p) sigmoid([x_v || x_u] p)``, which scales both of
         its maps (the reference implementation's default for its O(d) model; orthogonal
-        maps alone cannot weaken an edge). Its learner takes ``sheaf_decay``.
+        maps alone cannot weaken an edge). Its learner takes ``weight_decay``, as the
+        reference's does. With ``low_pass`` the appended dimension is weighted too.
     random_state : int, Generator or None
         Initialisation and dropout.
 
@@ -216,10 +218,6 @@ class SheafDiffusionClassifier(ClassifierMixin, BaseEstimator):
     def _config(self, n_features: int, n_classes: int) -> NSDConfig:
         check_option(self.sheaf, "sheaf", SHEAF_CLASSES)
         d = check_int(self.d, "d", minimum=2 if self.sheaf == "orthogonal" else 1)
-        edge_weights = check_bool(self.edge_weights, "edge_weights")
-        if edge_weights and self.sheaf != "orthogonal":
-            raise ValueError(f"edge_weights=True needs sheaf='orthogonal'; got "
-                             f"sheaf={self.sheaf!r}")
         return NSDConfig(
             n_features=n_features, n_classes=n_classes, d=d,
             hidden=check_int(self.hidden, "hidden", minimum=1),
@@ -228,7 +226,7 @@ class SheafDiffusionClassifier(ClassifierMixin, BaseEstimator):
             input_dropout=check_in_range(self.input_dropout, "input_dropout", 0.0, 0.99),
             low_pass=check_bool(self.low_pass, "low_pass"),
             shared_maps=check_bool(self.shared_maps, "shared_maps"),
-            edge_weights=edge_weights,
+            edge_weights=check_bool(self.edge_weights, "edge_weights"),
         )
 
     def fit(self, adjacency: Any, features: Any, labels: Any, train_mask: Any,
@@ -382,7 +380,7 @@ def _layer_states(params: dict[str, np.ndarray], X: Any, graph: GraphStructure,
             T = predict_map_params(xf, params[f"P{layer}"], graph)[0]
             F = maps_from_params(T, config, len(graph.edges))  # sides-major
             if config.edge_weights:  # both maps of an edge scaled by its weight
-                w = np.sqrt(predict_edge_weights(xf, params[f"Pw{layer}"], graph)[0])
+                w = predict_edge_weights(xf, params[f"Pw{layer}"], graph)[0]
                 F *= np.concatenate([w, w])[:, None, None]
         X1 = mix_stalks(params[f"W1_{layer}"], x, NO_MASK, NO_MASK)[2]
         X2 = (X1.reshape(n * d, h) @ params[f"W2_{layer}"]).reshape(n, d, h)

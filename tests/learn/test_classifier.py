@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from sklearn.base import clone
@@ -141,15 +143,13 @@ def test_bad_input(heterophilous):
         SheafDiffusionClassifier(shared_maps=1, epochs=1).fit(A, X, y, train, val)
     with pytest.raises(ValueError, match=r"stop_on must be one of \{'acc', 'loss'\}; got 'f1'"):
         SheafDiffusionClassifier(stop_on="f1", epochs=1).fit(A, X, y, train, val)
-    with pytest.raises(ValueError, match="edge_weights=True needs sheaf='orthogonal'; got "
-                                         "sheaf='diag'"):
+    with pytest.raises(ValueError, match=re.escape(
+            "edge_weights=True needs sheaf='orthogonal' (the weights scale orthogonal maps, "
+            "which cannot weaken an edge alone); got sheaf='diag'")):
         SheafDiffusionClassifier(edge_weights=True, epochs=1).fit(A, X, y, train, val)
     with pytest.raises(TypeError, match="edge_weights must be True or False; got int 1"):
         SheafDiffusionClassifier(sheaf="orthogonal", edge_weights=1,
                                  epochs=1).fit(A, X, y, train, val)
-    from spectral_sheaf.learn import NSDConfig
-    with pytest.raises(ValueError, match="edge_weights=True needs sheaf='orthogonal'"):
-        NSDConfig(4, 2, sheaf="general", edge_weights=True)
 
 
 def test_ten_split_protocol(heterophilous):
@@ -225,7 +225,6 @@ def test_shared_maps_give_every_layer_the_same_sheaf(heterophilous):
 def test_edge_weights_scale_both_maps_of_an_edge(heterophilous):
     """The learned sheaf holds w_e Q: Q^T Q = w_e^2 I on both sides, w_e in (0, 1)."""
     from spectral_sheaf.learn._kernels import laplacian_forward_orth
-    from spectral_sheaf.learn._model import predict_edge_weights
     from spectral_sheaf.sheaf import sheaf_laplacian
 
     data, train, val, _ = heterophilous
@@ -246,10 +245,23 @@ def test_edge_weights_scale_both_maps_of_an_edge(heterophilous):
     x = np.random.default_rng(1).standard_normal((n, 2, 3))
     Q = maps / np.sqrt(w2)[..., None, None]
     F = np.concatenate([Q[:, 0], Q[:, 1]])
-    omega = predict_edge_weights(np.zeros((n, 6)), np.zeros((12, 1)), model.graph_)[0]
-    assert np.allclose(omega, 1 / 16)  # sigmoid(0)^4
     Y = laplacian_forward_orth(F, np.ascontiguousarray(w2[:, 0]), x,
                                *model.graph_.incidence)[0]
     L = sheaf_laplacian(model.learned_sheaf(1), normalization="augmented")
     np.testing.assert_allclose(Y.reshape(-1, 3), L @ x.reshape(-1, 3), atol=1e-12)
     assert model.dirichlet_energies().shape == (2, 2)
+    # the learned sheaves are the ones the forward pass used: the last layer's output,
+    # read out, gives the model's logits
+    from spectral_sheaf.learn._train import _layer_states
+
+    p = model.params_
+    x_out = _layer_states(p, model.features_, model.graph_, model.config_)[-1][2]
+    np.testing.assert_allclose(x_out.reshape(n, -1) @ p["W_out"] + p["b_out"],
+                               model._logits(), rtol=1e-12, atol=1e-13)
+    # the weight learner takes weight_decay, as the reference's does; the maps' learner
+    # sheaf_decay
+    from spectral_sheaf.learn import Adam
+
+    adam = Adam({k: v.copy() for k, v in p.items()}, lr=0.1, weight_decay=0.5,
+                sheaf_decay=0.25)
+    assert (adam.decay["Pw0"], adam.decay["P0"], adam.decay["W2_0"]) == (0.5, 0.25, 0.5)
