@@ -286,7 +286,7 @@ def _learn(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         weight_decay=args.weight_decay, sheaf_decay=args.sheaf_decay, epochs=args.epochs,
         patience=args.patience, stop_on=args.stop_on, low_pass=args.low_pass,
         shared_maps=args.shared_maps, edge_weights=args.edge_weights,
-        random_state=args.seed)
+        second_linear=args.second_linear, random_state=args.seed)
     print(f"{data.name}: {data.n_nodes} nodes, {data.n_edges} edges, {data.n_classes} "
           f"classes, homophily {data.homophily:.3f}; {args.sheaf} sheaf, d={args.d}",
           flush=True)
@@ -357,6 +357,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     learn.add_argument("--edge-weights", action="store_true",
                        help="with --sheaf orthogonal: learn a weight per edge beside the "
                             "maps (the reference's default for its O(d) model)")
+    learn.add_argument("--second-linear", action="store_true",
+                       help="a second linear map after the encoder's (the reference's "
+                            "second_linear)")
     learn.add_argument("--features", choices=["row_normalised", "raw"],
                        default="row_normalised",
                        help="feature preprocessing (raw: the published 0/1 features)")

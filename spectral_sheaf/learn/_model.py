@@ -3,7 +3,9 @@
 Shapes: ``n`` nodes, ``m`` undirected edges, stalk dimension ``d``, ``h`` hidden
 channels per stalk dimension, ``C`` classes. With ``x`` of shape ``(n, d, h)``:
 
-* encoder: ``x = dropout(ELU(dropout_in(X) W_in + b_in))``, reshaped to ``(n, d, h)``;
+* encoder: ``x = dropout(ELU(dropout_in(X) W_in + b_in))``, with ``second_linear``
+  followed by ``x W_mid + b_mid`` (the reference implementation's ``second_linear``),
+  reshaped to ``(n, d, h)``;
 * layer ``l``: maps ``F_{u<|e} = phi(tanh([x_u || x_v] P_l))`` for every edge side
   (``phi``: a diagonal, a Cayley-orthogonal or a general ``d x d`` matrix; or the
   identity, a fixed constant sheaf for comparison), the
@@ -93,6 +95,7 @@ class NSDConfig:
     low_pass: bool = False
     shared_maps: bool = False
     edge_weights: bool = False
+    second_linear: bool = False
 
     def __post_init__(self) -> None:
         if self.edge_weights and self.sheaf != "orthogonal":
@@ -209,6 +212,9 @@ def init_params(config: NSDConfig, rng: np.random.Generator) -> dict[str, np.nda
         "W_out": uniform(s * h, (s * h, config.n_classes)),
         "b_out": uniform(s * h, (config.n_classes,)),
     }
+    if config.second_linear:
+        p["W_mid"] = uniform(s * h, (s * h, s * h))
+        p["b_mid"] = uniform(s * h, (s * h,))
     for layer in range(config.layers):
         if layer < config.learners:
             p[f"P{layer}"] = uniform(2 * s * h, (2 * s * h, config.map_params))
@@ -336,7 +342,9 @@ def forward_backward(
     else:
         H = X0 @ params["W_in"] + params["b_in"]
     mask_enc = _dropout_mask(rng, config.dropout, H.shape)
-    x = elu_dropout(H, mask_enc).reshape(n, d, h)
+    x_enc = elu_dropout(H, mask_enc)
+    x = (x_enc @ params["W_mid"] + params["b_mid"] if config.second_linear
+         else x_enc).reshape(n, d, h)
     tape = []
     for layer in range(L):
         W1, W2 = params[f"W1_{layer}"], params[f"W2_{layer}"]
@@ -424,7 +432,12 @@ def forward_backward(
         g[f"W1_{layer}"] = mix_stalks_backward(W1, dX1, xd, mask_d, dxf.reshape(n, d, h),
                                                mask_m, dx_prev)
         dx = dx_prev
-    dH = elu_dropout_backward(dx.reshape(n, d * h), H, mask_enc)
+    dx_enc = dx.reshape(n, d * h)
+    if config.second_linear:
+        g["W_mid"] = x_enc.T @ dx_enc
+        g["b_mid"] = dx_enc.sum(axis=0)
+        dx_enc = dx_enc @ params["W_mid"].T
+    dH = elu_dropout_backward(dx_enc, H, mask_enc)
     if sparse:
         g["W_in"] = csr_transpose_times_dense(X0.indptr, X0.indices, X0.data, dH,
                                               X0.shape[1])

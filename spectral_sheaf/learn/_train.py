@@ -180,6 +180,9 @@ class SheafDiffusionClassifier(ClassifierMixin, BaseEstimator):
         its maps (the reference implementation's default for its O(d) model; orthogonal
         maps alone cannot weaken an edge). Its learner takes ``weight_decay``, as the
         reference's does. With ``low_pass`` the appended dimension is weighted too.
+    second_linear : bool
+        A second linear map (with bias, no activation) after the encoder's, as the
+        reference implementation's ``second_linear``.
     random_state : int, Generator or None
         Initialisation and dropout.
 
@@ -197,7 +200,7 @@ class SheafDiffusionClassifier(ClassifierMixin, BaseEstimator):
                  weight_decay: float = 5e-3, sheaf_decay: float = 5e-4, epochs: int = 500,
                  patience: int = 100, stop_on: str = "acc", low_pass: bool = False,
                  shared_maps: bool = False, edge_weights: bool = False,
-                 random_state: Any = None) -> None:
+                 second_linear: bool = False, random_state: Any = None) -> None:
         self.sheaf = sheaf
         self.d = d
         self.hidden = hidden
@@ -213,6 +216,7 @@ class SheafDiffusionClassifier(ClassifierMixin, BaseEstimator):
         self.low_pass = low_pass
         self.shared_maps = shared_maps
         self.edge_weights = edge_weights
+        self.second_linear = second_linear
         self.random_state = random_state
 
     def _config(self, n_features: int, n_classes: int) -> NSDConfig:
@@ -227,6 +231,7 @@ class SheafDiffusionClassifier(ClassifierMixin, BaseEstimator):
             low_pass=check_bool(self.low_pass, "low_pass"),
             shared_maps=check_bool(self.shared_maps, "shared_maps"),
             edge_weights=check_bool(self.edge_weights, "edge_weights"),
+            second_linear=check_bool(self.second_linear, "second_linear"),
         )
 
     def fit(self, adjacency: Any, features: Any, labels: Any, train_mask: Any,
@@ -372,7 +377,10 @@ def _layer_states(params: dict[str, np.ndarray], X: Any, graph: GraphStructure,
     """
     n, d, h = graph.n, config.stalk, config.hidden
     H = np.ascontiguousarray(X @ params["W_in"] + params["b_in"])
-    x = elu_dropout(H, NO_MASK).reshape(n, d, h)
+    x = elu_dropout(H, NO_MASK)
+    if config.second_linear:
+        x = x @ params["W_mid"] + params["b_mid"]
+    x = x.reshape(n, d, h)
     out = []
     for layer in range(config.layers):
         if layer < config.learners:  # shared maps: layer 0's serve every layer

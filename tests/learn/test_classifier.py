@@ -147,6 +147,8 @@ def test_bad_input(heterophilous):
             "edge_weights=True needs sheaf='orthogonal' (the weights scale orthogonal maps, "
             "which cannot weaken an edge alone); got sheaf='diag'")):
         SheafDiffusionClassifier(edge_weights=True, epochs=1).fit(A, X, y, train, val)
+    with pytest.raises(TypeError, match="second_linear must be True or False; got str 'no'"):
+        SheafDiffusionClassifier(second_linear="no", epochs=1).fit(A, X, y, train, val)
     with pytest.raises(TypeError, match="edge_weights must be True or False; got int 1"):
         SheafDiffusionClassifier(sheaf="orthogonal", edge_weights=1,
                                  epochs=1).fit(A, X, y, train, val)
@@ -222,14 +224,19 @@ def test_shared_maps_give_every_layer_the_same_sheaf(heterophilous):
     assert not np.array_equal(per_layer.learned_sheaf(1).maps, per_layer.learned_sheaf(0).maps)
 
 
-def test_edge_weights_scale_both_maps_of_an_edge(heterophilous):
-    """The learned sheaf holds w_e Q: Q^T Q = w_e^2 I on both sides, w_e in (0, 1)."""
+@pytest.mark.parametrize("second_linear", [False, True])
+def test_edge_weights_scale_both_maps_of_an_edge(heterophilous, second_linear):
+    """The learned sheaf holds w_e Q: Q^T Q = w_e^2 I on both sides, w_e in (0, 1).
+
+    (With ``second_linear`` too: the per-layer states then start after the second map.)
+    """
     from spectral_sheaf.learn._kernels import laplacian_forward_orth
     from spectral_sheaf.sheaf import sheaf_laplacian
 
     data, train, val, _ = heterophilous
     model = SheafDiffusionClassifier(sheaf="orthogonal", d=2, hidden=3, layers=2, epochs=5,
-                                     edge_weights=True, random_state=0)
+                                     edge_weights=True, second_linear=second_linear,
+                                     random_state=0)
     model.fit(data.adjacency, data.features, data.labels, train, val)
     assert model.params_["Pw1"].shape == (12, 1)
     maps = model.learned_sheaf(1).maps  # (m, 2, 2, 2)

@@ -71,12 +71,20 @@ def test_edge_weight_gradients_against_finite_differences(dropout, low_pass, sha
     check_finite_differences("orthogonal", dropout, low_pass, shared, edge_weights=True)
 
 
-def check_finite_differences(sheaf, dropout, low_pass, shared, edge_weights):
+@pytest.mark.parametrize("sheaf", ["diag", "orthogonal"])
+def test_second_linear_gradients_against_finite_differences(sheaf):
+    check_finite_differences(sheaf, 0.4, False, False, edge_weights=False,
+                             second_linear=True)
+
+
+def check_finite_differences(sheaf, dropout, low_pass, shared, edge_weights,
+                             second_linear=False):
     A, X, y, train = small_problem(0)
     # three layers: with shared maps, two later layers add to the shared maps' gradient
     config = NSDConfig(X.shape[1], 3, d=3, hidden=2, layers=3 if shared else 2, sheaf=sheaf,
                        dropout=dropout, input_dropout=dropout, low_pass=low_pass,
-                       shared_maps=shared, edge_weights=edge_weights)
+                       shared_maps=shared, edge_weights=edge_weights,
+                       second_linear=second_linear)
     p = perturbed_params(config, 1)
     graph = graph_structure(A)
     # the same seed for every evaluation: a fixed dropout mask
@@ -85,6 +93,7 @@ def check_finite_differences(sheaf, dropout, low_pass, shared, edge_weights):
     assert ("P1" in p) is not shared  # one learner for all layers
     assert ("Pw0" in p) is edge_weights
     assert ("Pw1" in p) is (edge_weights and not shared)
+    assert ("W_mid" in p) is second_linear
     assert max(errors.values()) < 1e-6, errors
 
 
@@ -191,7 +200,10 @@ def torch_loss(torch, p, X, y, train, edges, config):
     n, d, h = X.shape[0], config.stalk, config.hidden
     t = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in p.items()}
     Xt = torch.tensor(X)
-    x = torch.nn.functional.elu(Xt @ t["W_in"] + t["b_in"]).reshape(n, d, h)
+    x = torch.nn.functional.elu(Xt @ t["W_in"] + t["b_in"])
+    if config.second_linear:
+        x = x @ t["W_mid"] + t["b_mid"]
+    x = x.reshape(n, d, h)
     for layer in range(config.layers):
         if layer == 0 or not config.shared_maps:  # shared: layer 0's Laplacian for all
             laplacian = torch_laplacian(torch, t[f"P{layer}"], x, edges, config,
@@ -207,13 +219,15 @@ def torch_loss(torch, p, X, y, train, edges, config):
 
 
 @pytest.mark.parametrize("sheaf", ["diag", "orthogonal", "orthogonal+weights", "general"])
-@pytest.mark.parametrize(("low_pass", "shared"), [(False, False), (True, False), (True, True)])
-def test_against_pytorch_autograd(sheaf, low_pass, shared):
+@pytest.mark.parametrize(("low_pass", "shared", "second"),
+                         [(False, False, False), (True, False, False), (True, True, False),
+                          (False, False, True)])
+def test_against_pytorch_autograd(sheaf, low_pass, shared, second):
     torch = pytest.importorskip("torch", reason="torch (the bench extra) is the reference")
     A, X, y, train = small_problem(5, n=10)
     config = NSDConfig(X.shape[1], 3, d=3, hidden=3, layers=3, sheaf=sheaf.split("+")[0],
                        low_pass=low_pass, shared_maps=shared,
-                       edge_weights=sheaf.endswith("weights"))
+                       edge_weights=sheaf.endswith("weights"), second_linear=second)
     p = perturbed_params(config, 2)
     graph = graph_structure(A)
     loss, _, g = forward_backward(p, X, y, train, graph, config)
