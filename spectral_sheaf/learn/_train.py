@@ -70,8 +70,11 @@ class Adam:
 
     ``weight_decay`` applies to the encoder, diffusion and read-out weights and to the
     edge-weight learners (``Pw*``), as in the reference implementation, ``sheaf_decay``
-    to the sheaf learners' (``P0``, ``P1``, ...), none to biases and ``eps*``.
-    :meth:`step` updates the parameters in place.
+    to the sheaf learners' (``P0``, ``P1``, ...), none to biases and ``eps*``. (The
+    reference decays its biases and epsilons with ``weight_decay`` too; doing so here
+    lowered the mean validation accuracy of cora's and citeseer's chosen points over
+    ten splits, 87.40 to 86.97 and 76.91 to 76.63.) :meth:`step` updates the
+    parameters in place.
     """
 
     def __init__(self, params: dict[str, np.ndarray], *, lr: float, weight_decay: float,
