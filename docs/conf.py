@@ -1,4 +1,10 @@
-"""Sphinx configuration: numpydoc docstrings, pydata theme."""
+"""Sphinx configuration: numpydoc docstrings, pydata theme.
+
+``SPECTRAL_SHEAF_DOCS_OFFLINE=1`` leaves out the links to NumPy's and SciPy's docs
+(intersphinx fetches their inventories over the network), as CI builds the docs.
+"""
+
+import os
 
 import spectral_sheaf
 
@@ -21,3 +27,5 @@ intersphinx_mapping = {
     "scipy": ("https://docs.scipy.org/doc/scipy/", None),
 }
 exclude_patterns = ["_build"]
+if os.environ.get("SPECTRAL_SHEAF_DOCS_OFFLINE"):
+    extensions.remove("sphinx.ext.intersphinx")

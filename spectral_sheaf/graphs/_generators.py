@@ -44,7 +44,7 @@ def _from_pairs(u: np.ndarray, v: np.ndarray, n: int) -> sp.csr_array:
 
 
 def path_graph(n_nodes: int) -> sp.csr_array:
-    """Path ``0 - 1 - ... - (n-1)``; Laplacian eigenvalues ``2 - 2 cos(pi k / n)``."""
+    """Path ``0 - 1 - … - (n-1)``; Laplacian eigenvalues ``2 - 2 cos(pi k / n)``."""
     n = check_int(n_nodes, "n_nodes", minimum=1)
     i = np.arange(n - 1)
     return _from_pairs(i, i + 1, n)

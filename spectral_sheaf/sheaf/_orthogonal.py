@@ -79,7 +79,7 @@ def _check_grad(G: Any, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def householder(vectors: Any) -> np.ndarray:
-    """Product ``H_1 H_2 ... H_k`` of reflections ``H_i = I - 2 v_i v_i^T / (v_i^T v_i)``.
+    """Product ``H_1 H_2 … H_k`` of reflections ``H_i = I - 2 v_i v_i^T / (v_i^T v_i)``.
 
     Parameters
     ----------
