@@ -17,7 +17,11 @@ its initial weights and dropout masks, is 1000 k: ``evaluate_splits`` adds the s
 index, so the seeds' streams never meet) and reports the mean over the seeds of the ten-split
 mean and of the ten-split standard deviation (comparable to the paper's, which is over
 the splits), the validation accuracy averaged the same way, and the spread of the
-ten-split means across the seeds: one seed alone moves cora's mean by 0.4.
+ten-split means across the seeds (their sample standard deviation): one seed alone
+moves cora's mean by 0.4. ``--out`` writes every run: ``val``, ``test``, ``std`` (%,
+averaged over the seeds), ``seed_spread`` (%, ``null`` for one seed), ``seconds`` (all
+seeds together), and per seed its ``val``, ``test``, ``std`` and ``per_split`` test
+accuracies (fractions).
 
 Run: ``python benchmarks/learner_accuracy.py [--data-dir DIR] [--datasets texas,cornell]
 [--sheaves diag,orthogonal] [--splits 0-9] [--seeds 0] [--no-grid] [--out results.json]``.
@@ -160,7 +164,12 @@ def main() -> None:
     datasets = args.datasets.split(",")
     sheaves = args.sheaves.split(",")
     splits = parse_splits(args.splits)
-    seeds = parse_splits(args.seeds)
+    try:
+        seeds = parse_splits(args.seeds)
+    except ValueError:
+        parser.error(f"--seeds must look like '0,1,2' or '0-2'; got {args.seeds!r}")
+    if len(set(seeds)) != len(seeds) or min(seeds) < 0:
+        parser.error(f"--seeds must be distinct non-negative integers; got {args.seeds!r}")
     runs = []
     chosen: dict[tuple[str, str], dict] = {}
     for name in datasets:
@@ -192,13 +201,14 @@ def main() -> None:
                 val = float(np.mean([r["val"] for r in per_seed]))
                 test = float(np.mean([r["test"] for r in per_seed]))
                 std = float(np.mean([r["std"] for r in per_seed]))
-                spread = float(np.std([r["test"] for r in per_seed]))
+                spread = (float(np.std([r["test"] for r in per_seed], ddof=1))
+                          if len(seeds) > 1 else None)
                 run = {"dataset": name, "sheaf": sheaf, "overrides": overrides,
                        "val": val, "test": test, "std": std, "seed_spread": spread,
                        "seconds": seconds, "seeds": per_seed}
                 runs.append(run)
-                over_seeds = (f"  seeds {args.seeds}: spread of the mean {spread:4.2f}"
-                              if len(seeds) > 1 else "")
+                over_seeds = ("" if spread is None else
+                              f"  seeds {args.seeds}: std of the mean {spread:4.2f}")
                 print(f"  {name:9} {sheaf:10} {json.dumps(overrides):16} val {val:6.2f}  "
                       f"test {test:6.2f} +- {std:5.2f}  ({seconds:6.1f} s){over_seeds}",
                       flush=True)

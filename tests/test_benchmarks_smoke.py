@@ -1,10 +1,12 @@
 """The benchmark scripts still run (on small sizes); nothing here looks at times."""
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -98,3 +100,30 @@ def test_learner_benchmarks_run_quick(shared_data):
                 "--data-dir", str(shared_data / "graphs")])
     assert out.count("Diag-NSD") == 1, out
     assert "texas    : ours (class chosen on validation)" in out, out
+
+
+@pytest.mark.slow
+def test_learner_accuracy_averages_over_seeds(shared_data, tmp_path):
+    report = tmp_path / "runs.json"
+    out = _run([sys.executable, str(BENCH / "learner_accuracy.py"), "--datasets", "texas",
+                "--sheaves", "diag", "--splits", "0-1", "--epochs", "20", "--no-grid",
+                "--seeds", "0,1", "--out", str(report),
+                "--data-dir", str(shared_data / "graphs")])
+    assert "averaged over seeds 0,1" in out, out
+    (run,) = json.loads(report.read_text())
+    seeds = run["seeds"]
+    assert [s["seed"] for s in seeds] == [0, 1]
+    assert all(len(s["per_split"]) == 2 for s in seeds)
+    means = [100 * np.mean(s["per_split"]) for s in seeds]
+    assert [s["test"] for s in seeds] == pytest.approx(means)
+    assert run["test"] == pytest.approx(np.mean(means))
+    assert run["seed_spread"] == pytest.approx(np.std(means, ddof=1))
+    assert f"std of the mean {run['seed_spread']:4.2f}" in out, out
+
+
+@pytest.mark.parametrize("seeds", ["0,0", "a", "-1"])
+def test_learner_accuracy_rejects_bad_seeds(seeds):
+    done = subprocess.run([sys.executable, str(BENCH / "learner_accuracy.py"), "--seeds",
+                           seeds], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 2, done.stderr
+    assert "--seeds must" in done.stderr, done.stderr

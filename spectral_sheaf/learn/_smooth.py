@@ -165,7 +165,7 @@ class SmoothSheafResult:
     edge_energy : ndarray, shape (m,)
         Its split over the edges.
     iterations : int
-        Projected-gradient steps taken (0 for ``method="eigh"``).
+        Projected-gradient steps taken (0 for ``method="exact"``).
     converged : bool
         Every edge's stationarity residual fell below ``tol``.
     residual : float
@@ -207,7 +207,7 @@ def fit_smooth_sheaf(
         Vertex (and edge) stalk dimension.
     sheaf : {"general", "orthogonal", "diag"}
         Class of the maps: any ``d x d`` pair with ``B_e B_e^T = I``; orthogonal maps
-        (each ``sqrt 2`` times an orthogonal matrix); or diagonal maps.
+        (each an orthogonal matrix divided by ``sqrt 2``); or diagonal maps.
     method : {"exact", "projected_gradient"}
         ``"exact"``: each edge's minimiser in closed form (see the module notes).
         ``"projected_gradient"``: from random maps, by projected gradient steps (a
