@@ -53,6 +53,28 @@ def test_degenerate_groups_come_out_whole(method, kernel):
     assert r.method == (method if method != "auto" else "dense")
 
 
+@pytest.mark.parametrize("which", ["smallest", "largest"])
+@pytest.mark.parametrize("kernel", ["auto", None])
+def test_dense_reports_the_next_eigenvalue_without_another_solver(which, kernel):
+    # LAPACK finds eigenvalues by index: the dense solve takes one more, which is the
+    # missed check's "next eigenvalue", and no product with the matrix beyond its n
+    # columns (the torus 30 x 30: 900 rows, past the dense-complement check's 500)
+    L = graph_laplacian(grid_graph((30, 30), periodic=True))
+    exact = np.sort(np.linalg.eigvalsh(L.toarray()))
+    r = eigsh(L, 7, method="dense", which=which, known_kernel=kernel)
+    assert r.verified
+    assert r.n_matvecs == 900
+    expected = exact[:7] if which == "smallest" else exact[-7:]
+    np.testing.assert_allclose(r.eigenvalues, expected, atol=1e-10)
+    assert r.eigenvectors.shape == (900, 7)
+    assert r.missed_check.startswith("none missed (LAPACK's eigh, by index")
+    following = exact[7] if which == "smallest" else exact[-8]
+    assert float(r.missed_check.rsplit(" ", 1)[1].rstrip(")")) == pytest.approx(
+        following, abs=1e-10)
+    whole = eigsh(L, 900, method="dense")
+    assert whole.missed_check == "complete spectrum: nothing to miss"
+
+
 def test_arpack_restarts_when_the_missed_check_finds_a_gap():
     # torus 30 x 30 (900 rows: the check is LOBPCG on the complement): ARPACK's first
     # run skips members of the groups of multiplicity 2 and 4; the check finds the gap,
