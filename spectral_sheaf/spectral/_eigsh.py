@@ -651,17 +651,18 @@ def _solve(method: str, A: Any, M: Any, counter: _Counter, k: int, which: str, t
             MK = K if Md is None else Md @ K
             Ad = Ad + shift * (MK @ MK.T)
         # one eigenvalue beyond those asked for, where there is one: LAPACK finds them by
-        # index, so the missed check needs no solver of its own (a run of LOBPCG on the
-        # complement cost more products than the n the matrix took). A known kernel sits
-        # above the spectrum: for "largest" the next one down would be found beside it.
+        # index, so the missed check needs no solver of its own (it ran LOBPCG on the
+        # complement). A known kernel sits above the spectrum: for "largest" the next
+        # one down would be found beside it.
         more = int(kk < n - r and (which == "smallest" or K is None))
         idx = [0, kk - 1 + more] if which == "smallest" else [n - kk - more, n - 1]
         lam, X = scipy.linalg.eigh(Ad, Md, subset_by_index=idx)
-        if more:
-            edge = -1 if which == "smallest" else 0
-            state["next_eigenvalue"] = float(lam[edge])
-            asked = slice(None, -1) if which == "smallest" else slice(1, None)
-            lam, X = lam[asked], X[:, asked]
+        if more and which == "smallest":
+            state["next_eigenvalue"] = float(lam[-1])
+            lam, X = lam[:-1], X[:, :-1]
+        elif more:
+            state["next_eigenvalue"] = float(lam[0])
+            lam, X = lam[1:], X[:, 1:]
         counter.count += n
     elif method == "arpack":
         op = counter.linear_operator() if K is None else aslinearoperator(
