@@ -287,7 +287,7 @@ def _learn(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         dropout=args.dropout, input_dropout=args.input_dropout, lr=args.lr,
         weight_decay=args.weight_decay, sheaf_decay=args.sheaf_decay, epochs=args.epochs,
         patience=args.patience, stop_on=args.stop_on, low_pass=args.low_pass,
-        shared_maps=args.shared_maps, edge_weights=args.edge_weights,
+        high_pass=args.high_pass, shared_maps=args.shared_maps, edge_weights=args.edge_weights,
         second_linear=args.second_linear, random_state=args.seed)
     print(f"{data.name}: {data.n_nodes} nodes, {data.n_edges} edges, {data.n_classes} "
           f"classes, homophily {data.homophily:.3f}; {args.sheaf} sheaf, d={args.d}",
@@ -354,8 +354,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     learn.add_argument("--low-pass", action="store_true",
                        help="one more stalk dimension with maps fixed to 1 (plain graph "
                             "diffusion beside the learned sheaf)")
+    learn.add_argument("--high-pass", action="store_true",
+                       help="one more stalk dimension with maps fixed to 1 and -1 "
+                            "(diffusion by the signless Laplacian D + A)")
     learn.add_argument("--shared-maps", action="store_true",
-                       help="one sheaf learner for all layers (the reference's default)")
+                       help="one sheaf learner for all layers (the reference's "
+                            "--linear=True)")
     learn.add_argument("--edge-weights", action="store_true",
                        help="with --sheaf orthogonal: learn a weight per edge beside the "
                             "maps (the reference's default for its O(d) model)")

@@ -121,6 +121,25 @@ def test_learner_accuracy_averages_over_seeds(shared_data, tmp_path):
     assert f"std of the mean {run['seed_spread']:4.2f}" in out, out
 
 
+@pytest.mark.slow
+def test_learner_accuracy_grid_gives_edge_weights_to_orthogonal_maps_only(shared_data,
+                                                                          tmp_path):
+    """Texas's grid holds the reference's O(d) point, with edge weights: the diagonal
+    class runs it without them (it would refuse them), the orthogonal class with."""
+    report = tmp_path / "runs.json"
+    _run([sys.executable, str(BENCH / "learner_accuracy.py"), "--datasets", "texas",
+          "--sheaves", "diag,orthogonal", "--splits", "0", "--epochs", "3",
+          "--out", str(report), "--data-dir", str(shared_data / "graphs")])
+    runs = json.loads(report.read_text())
+    assert len(runs) == 4
+    (diag,) = [r for r in runs if r["sheaf"] == "diag" and r["overrides"].get("edge_weights")]
+    (orth,) = [r for r in runs if r["sheaf"] == "orthogonal"
+               and r["overrides"].get("edge_weights")]
+    assert "edge_weights" not in diag["params"]
+    assert orth["params"]["edge_weights"] is True
+    assert orth["params"]["hidden"] == diag["params"]["hidden"] == 20  # the point's
+
+
 @pytest.mark.parametrize("seeds", ["0,0", "a", "-1"])
 def test_learner_accuracy_rejects_bad_seeds(seeds):
     done = subprocess.run([sys.executable, str(BENCH / "learner_accuracy.py"), "--seeds",

@@ -117,7 +117,7 @@ def test_learn_command_runs_the_protocol(tmp_path, capsys):
     out = tmp_path / "learn.json"
     assert main(["learn", "--dataset", "texas", "--data-dir", str(tmp_path), "--d", "2",
                  "--hidden", "3", "--layers", "1", "--epochs", "5", "--splits", "0-2",
-                 "--features", "raw", "--low-pass", "--out", str(out)]) == 0
+                 "--features", "raw", "--low-pass", "--high-pass", "--out", str(out)]) == 0
     text = capsys.readouterr().out
     assert text.count("split ") == 3
     assert "texas diag:" in text
@@ -125,6 +125,7 @@ def test_learn_command_runs_the_protocol(tmp_path, capsys):
     assert len(report["splits"]) == 3
     assert report["params"]["d"] == 2
     assert report["params"]["low_pass"] is True
+    assert report["params"]["high_pass"] is True
     assert report["features"] == "raw"
 
 

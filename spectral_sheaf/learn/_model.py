@@ -15,26 +15,29 @@ channels per stalk dimension, ``C`` classes. With ``x`` of shape ``(n, d, h)``:
 * read-out: ``logits = x.reshape(n, d h) W_out + b_out``, softmax cross-entropy averaged
   over the training nodes.
 
-With ``low_pass`` the stalks get one more dimension, ``d + 1``, whose restriction maps
-are fixed to 1: on it the layer diffuses by the augmented normalised graph Laplacian (the
-reference implementation's ``add_hp``, whose help calls it a fixed low-pass filter; its
-``add_lp`` appends the signless ``D + A``, which this model does not offer). The learned
-maps fill the first ``d``
-dimensions; every other shape above reads ``d + 1`` for ``d``.
+With ``low_pass`` the stalks get one more dimension whose restriction maps are fixed to
+1: on it the layer diffuses by the augmented normalised graph Laplacian (the reference
+implementation's ``add_hp``, whose help calls it a fixed low-pass filter). With
+``high_pass`` they get one whose maps are fixed to 1 on the edge's first side and -1 on
+its second: its Laplacian is the signless ``D + A``, which keeps the alternating
+signals that the graph Laplacian damps (the reference's ``add_lp``, whose help calls it
+a fixed high-pass filter). The learned maps fill the first ``d`` dimensions, then come
+the low-pass and the high-pass dimensions; every other shape above reads ``stalk = d +
+low_pass + high_pass`` for ``d``.
 
 With ``edge_weights`` (orthogonal maps only, the reference implementation's default for
 its O(d) model) each layer also learns a weight per edge,
 ``w_e = sigmoid([x_u || x_v] p_l) sigmoid([x_v || x_u] p_l)``, the same from both ends;
 both maps of the edge are scaled by it, so the Laplacian's block is
 ``-w_e^2 F_u^T F_v`` and ``D_u = sum_e w_e^2 I``: orthogonal maps can then weaken an
-edge, which they cannot do alone. With ``low_pass`` the appended dimension is weighted
-too, unlike the reference's, whose fixed dimension keeps the unweighted graph.
+edge, which they cannot do alone. The fixed dimensions are weighted too, unlike the
+reference's, which keep the unweighted graph.
 
 With ``shared_maps`` one sheaf learner ``P_0``, applied to the encoder's output, gives
-the maps of every layer (the reference implementation's default, ``nonlinear=False``:
-one Laplacian ``Delta_0`` for all layers); otherwise each layer predicts its own from
-its input. The reverse pass then sums the layers' gradients with respect to the shared
-maps before it goes through the learner once.
+the maps of every layer (the reference implementation's ``--linear=True``: one
+Laplacian ``Delta_0`` for all layers); otherwise, as the reference's default, each
+layer predicts its own from its input. The reverse pass then sums the layers' gradients
+with respect to the shared maps before it goes through the learner once.
 
 The reverse pass is written out by hand. The per-edge and per-node work, the
 element-wise steps of each layer (fused, one pass each) and the sparse feature products
@@ -93,6 +96,7 @@ class NSDConfig:
     dropout: float = 0.0
     input_dropout: float = 0.0
     low_pass: bool = False
+    high_pass: bool = False
     shared_maps: bool = False
     edge_weights: bool = False
     second_linear: bool = False
@@ -110,8 +114,8 @@ class NSDConfig:
 
     @property
     def stalk(self) -> int:
-        """Stalk dimension of the features: ``d``, plus one with ``low_pass``."""
-        return self.d + int(self.low_pass)
+        """Stalk dimension of the features: ``d``, plus one per fixed dimension."""
+        return self.d + int(self.low_pass) + int(self.high_pass)
 
     @property
     def map_params(self) -> int:
@@ -243,14 +247,20 @@ def _dropout_mask(rng: np.random.Generator | None, p: float, shape: tuple[int, .
     return r
 
 
-def _with_low_pass(F: np.ndarray, config: NSDConfig) -> np.ndarray:
-    """Square maps ``(2m, d, d)`` as ``(2m, d + 1, d + 1)`` with a fixed 1 appended."""
-    if not config.low_pass:
+def _with_fixed(F: np.ndarray, config: NSDConfig) -> np.ndarray:
+    """Square maps ``(2m, d, d)`` as ``(2m, stalk, stalk)``, the fixed dimensions appended.
+
+    ``low_pass``: 1 on both sides; ``high_pass``: 1 on the first side, -1 on the second.
+    """
+    d, s = config.d, config.stalk
+    if s == d:
         return F
-    d = config.d
-    G = np.zeros((F.shape[0], d + 1, d + 1))
+    m = F.shape[0] // 2
+    G = np.zeros((F.shape[0], s, s))
     G[:, :d, :d] = F
-    G[:, d, d] = 1.0
+    G[:, d:, d:] = np.eye(s - d)
+    if config.high_pass:
+        G[m:, s - 1, s - 1] = -1.0
     return G
 
 
@@ -259,24 +269,26 @@ def layer_maps(T: np.ndarray, config: NSDConfig, m: int
     """Build the maps in the layout the kernels of the class take, from the outputs ``T``.
 
     Returns ``(maps, Q, Minv)``: diagonal maps as ``(m, 2, stalk)`` diagonals, the others
-    sides-major ``(2m, stalk, stalk)`` (for general maps without ``low_pass``, ``T``
+    sides-major ``(2m, stalk, stalk)`` (for general maps without fixed dimensions, ``T``
     itself reshaped); ``Q`` and ``Minv`` are the Cayley factors the orthogonal reverse
     pass needs (else ``None``).
     """
     d, s = config.d, config.stalk
     if config.sheaf == "diag":
-        if not config.low_pass:
+        if s == d:
             return np.ascontiguousarray(np.stack([T[:m], T[m:]], axis=1)), None, None
         maps = np.ones((m, 2, s))
         maps[:, 0, :d] = T[:m]
         maps[:, 1, :d] = T[m:]
+        if config.high_pass:
+            maps[:, 1, s - 1] = -1.0
         return maps, None, None
     if config.sheaf == "orthogonal":
         Q, Minv = cayley_forward(T, d)
-        return _with_low_pass(Q, config), Q, Minv
+        return _with_fixed(Q, config), Q, Minv
     if config.sheaf == "identity":
-        return np.ascontiguousarray(np.broadcast_to(np.eye(s), (2 * m, s, s))), None, None
-    return _with_low_pass(T.reshape(2 * m, d, d), config), None, None
+        return _with_fixed(np.broadcast_to(np.eye(d), (2 * m, d, d)).copy(), config), None, None
+    return _with_fixed(T.reshape(2 * m, d, d), config), None, None
 
 
 def layer_maps_backward(dmaps: np.ndarray, Q: np.ndarray | None, Minv: np.ndarray | None,
@@ -287,7 +299,7 @@ def layer_maps_backward(dmaps: np.ndarray, Q: np.ndarray | None, Minv: np.ndarra
         return np.concatenate([dmaps[:, 0, :d], dmaps[:, 1, :d]])
     if config.sheaf == "identity":
         return np.zeros((2 * m, 0))
-    dF = dmaps[:, :d, :d] if config.low_pass else dmaps
+    dF = dmaps[:, :d, :d] if config.stalk > d else dmaps
     if config.sheaf == "orthogonal":
         return cayley_backward(np.ascontiguousarray(dF), Q, Minv, d)
     return np.ascontiguousarray(dF).reshape(2 * m, d * d)

@@ -170,19 +170,26 @@ class SheafDiffusionClassifier(ClassifierMixin, BaseEstimator):
         lower validation loss), or the lower validation loss (the reference
         implementation's default).
     low_pass : bool
-        Append a stalk dimension whose restriction maps are fixed to 1 (``d + 1`` in
-        all, the reference implementation's ``add_hp``, a fixed low-pass filter): plain
-        graph diffusion beside the learned sheaf.
+        Append a stalk dimension whose restriction maps are fixed to 1 (the reference
+        implementation's ``add_hp``, a fixed low-pass filter): plain graph diffusion
+        beside the learned sheaf.
+    high_pass : bool
+        Append a stalk dimension whose maps are fixed to 1 and -1 on an edge's two
+        sides (the reference implementation's ``add_lp``, a fixed high-pass filter):
+        diffusion by the signless Laplacian ``D + A``, which keeps signals that
+        alternate across edges. With ``low_pass`` as well the stalks have ``d + 2``
+        dimensions.
     shared_maps : bool
         One sheaf learner, on the encoder's output, gives the restriction maps of
-        every layer (the reference implementation's default, ``nonlinear=False``);
-        ``False``: each layer predicts its own from its input.
+        every layer (the reference implementation's ``--linear=True``); ``False``, the
+        reference's default: each layer predicts its own from its input.
     edge_weights : bool
         With ``sheaf="orthogonal"`` only: learn a weight in (0, 1) per edge beside the
         maps, ``sigmoid([x_u || x_v] p) sigmoid([x_v || x_u] p)``, which scales both of
         its maps (the reference implementation's default for its O(d) model; orthogonal
         maps alone cannot weaken an edge). Its learner takes ``weight_decay``, as the
-        reference's does. With ``low_pass`` the appended dimension is weighted too.
+        reference's does. The fixed dimensions (``low_pass``, ``high_pass``) are weighted
+        too.
     second_linear : bool
         A second linear map (with bias, no activation) after the encoder's, as the
         reference implementation's ``second_linear``.
@@ -202,7 +209,7 @@ class SheafDiffusionClassifier(ClassifierMixin, BaseEstimator):
                  dropout: float = 0.5, input_dropout: float = 0.0, lr: float = 0.02,
                  weight_decay: float = 5e-3, sheaf_decay: float = 5e-4, epochs: int = 500,
                  patience: int = 100, stop_on: str = "acc", low_pass: bool = False,
-                 shared_maps: bool = False, edge_weights: bool = False,
+                 high_pass: bool = False, shared_maps: bool = False, edge_weights: bool = False,
                  second_linear: bool = False, random_state: Any = None) -> None:
         self.sheaf = sheaf
         self.d = d
@@ -217,6 +224,7 @@ class SheafDiffusionClassifier(ClassifierMixin, BaseEstimator):
         self.patience = patience
         self.stop_on = stop_on
         self.low_pass = low_pass
+        self.high_pass = high_pass
         self.shared_maps = shared_maps
         self.edge_weights = edge_weights
         self.second_linear = second_linear
@@ -232,6 +240,7 @@ class SheafDiffusionClassifier(ClassifierMixin, BaseEstimator):
             dropout=check_in_range(self.dropout, "dropout", 0.0, 0.99),
             input_dropout=check_in_range(self.input_dropout, "input_dropout", 0.0, 0.99),
             low_pass=check_bool(self.low_pass, "low_pass"),
+            high_pass=check_bool(self.high_pass, "high_pass"),
             shared_maps=check_bool(self.shared_maps, "shared_maps"),
             edge_weights=check_bool(self.edge_weights, "edge_weights"),
             second_linear=check_bool(self.second_linear, "second_linear"),

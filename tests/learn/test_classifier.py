@@ -139,6 +139,8 @@ def test_bad_input(heterophilous):
         SheafDiffusionClassifier(lr=0.0, epochs=1).fit(A, X, y, train, val)
     with pytest.raises(TypeError, match="low_pass must be True or False; got str 'yes'"):
         SheafDiffusionClassifier(low_pass="yes", epochs=1).fit(A, X, y, train, val)
+    with pytest.raises(TypeError, match=r"high_pass must be True or False; got float 1\.0"):
+        SheafDiffusionClassifier(high_pass=1.0, epochs=1).fit(A, X, y, train, val)
     with pytest.raises(TypeError, match="shared_maps must be True or False; got int 1"):
         SheafDiffusionClassifier(shared_maps=1, epochs=1).fit(A, X, y, train, val)
     with pytest.raises(ValueError, match=r"stop_on must be one of \{'acc', 'loss'\}; got 'f1'"):
@@ -204,6 +206,38 @@ def test_low_pass_dimension_is_plain_graph_diffusion(heterophilous, sheaf):
     np.testing.assert_array_equal(maps[..., :2, 2], 0.0)
     np.testing.assert_array_equal(maps[..., 2, :2], 0.0)
     assert np.abs(maps[..., :2, :2]).max() > 0.05  # the learned block is not fixed
+    assert model.dirichlet_energies().shape == (2, 2)
+
+
+@pytest.mark.parametrize("sheaf", ["diag", "orthogonal", "general"])
+def test_high_pass_dimension_is_signless_diffusion(heterophilous, sheaf):
+    """With both fixed dimensions, d = 2: stalks of 4, the learned 2 x 2 block, then the
+    low-pass dimension (maps 1, 1: the Laplacian D - A) and the high-pass one (maps 1 and
+    -1: the signless D + A)."""
+    from spectral_sheaf.sheaf import sheaf_laplacian
+
+    data, train, val, _ = heterophilous
+    model = SheafDiffusionClassifier(sheaf=sheaf, d=2, hidden=3, layers=2, epochs=5,
+                                     low_pass=True, high_pass=True, random_state=0)
+    model.fit(data.adjacency, data.features, data.labels, train, val)
+    assert model.params_["W1_0"].shape == (4, 4)
+    sheaf_1 = model.learned_sheaf(1)
+    maps = sheaf_1.maps  # (m, 2, 4, 4)
+    np.testing.assert_array_equal(maps[:, :, 2, 2], 1.0)
+    np.testing.assert_array_equal(maps[:, 0, 3, 3], 1.0)
+    np.testing.assert_array_equal(maps[:, 1, 3, 3], -1.0)
+    np.testing.assert_array_equal(maps[..., :2, 2:], 0.0)
+    np.testing.assert_array_equal(maps[..., 2:, :2], 0.0)
+    np.testing.assert_array_equal(maps[..., 2, 3], 0.0)
+    assert np.abs(maps[..., :2, :2]).max() > 0.05
+    L = sheaf_laplacian(sheaf_1)
+    L = L.toarray() if hasattr(L, "toarray") else np.asarray(L)
+    A = data.adjacency.toarray()
+    D = np.diag(A.sum(axis=1))
+    n = A.shape[0]
+    np.testing.assert_allclose(L[2::4, 2::4], D - A, atol=1e-12)
+    np.testing.assert_allclose(L[3::4, 3::4], D + A, atol=1e-12)
+    np.testing.assert_allclose(L[3::4, 2::4], np.zeros((n, n)), atol=1e-12)
     assert model.dirichlet_energies().shape == (2, 2)
 
 

@@ -56,34 +56,40 @@ def finite_difference_errors(p, X, y, train, graph, config, dropout_seed):
     return errors
 
 
+# the fixed stalk dimensions: "low" (maps 1, 1), "high" (1, -1), "both" or none
+FIXED = {"none": (False, False), "low": (True, False), "high": (False, True),
+         "both": (True, True)}
+
+
 @pytest.mark.parametrize("sheaf", ["diag", "orthogonal", "general"])
-@pytest.mark.parametrize(("dropout", "low_pass", "shared"),
-                         [(0.0, False, False), (0.4, False, False), (0.4, True, False),
-                          (0.4, False, True)])
-def test_every_gradient_against_finite_differences(sheaf, dropout, low_pass, shared):
-    check_finite_differences(sheaf, dropout, low_pass, shared, edge_weights=False)
+@pytest.mark.parametrize(("dropout", "fixed", "shared"),
+                         [(0.0, "none", False), (0.4, "none", False), (0.4, "low", False),
+                          (0.4, "high", False), (0.4, "both", False), (0.4, "none", True)])
+def test_every_gradient_against_finite_differences(sheaf, dropout, fixed, shared):
+    check_finite_differences(sheaf, dropout, fixed, shared, edge_weights=False)
 
 
-@pytest.mark.parametrize(("dropout", "low_pass", "shared"),
-                         [(0.0, False, False), (0.4, False, False), (0.4, True, False),
-                          (0.4, False, True)])
-def test_edge_weight_gradients_against_finite_differences(dropout, low_pass, shared):
-    check_finite_differences("orthogonal", dropout, low_pass, shared, edge_weights=True)
+@pytest.mark.parametrize(("dropout", "fixed", "shared"),
+                         [(0.0, "none", False), (0.4, "none", False), (0.4, "low", False),
+                          (0.4, "both", False), (0.4, "none", True)])
+def test_edge_weight_gradients_against_finite_differences(dropout, fixed, shared):
+    check_finite_differences("orthogonal", dropout, fixed, shared, edge_weights=True)
 
 
 @pytest.mark.parametrize("sheaf", ["diag", "orthogonal"])
 def test_second_linear_gradients_against_finite_differences(sheaf):
-    check_finite_differences(sheaf, 0.4, False, False, edge_weights=False,
+    check_finite_differences(sheaf, 0.4, "none", False, edge_weights=False,
                              second_linear=True)
 
 
-def check_finite_differences(sheaf, dropout, low_pass, shared, edge_weights,
+def check_finite_differences(sheaf, dropout, fixed, shared, edge_weights,
                              second_linear=False):
     A, X, y, train = small_problem(0)
+    low_pass, high_pass = FIXED[fixed]
     # three layers: with shared maps, two later layers add to the shared maps' gradient
     config = NSDConfig(X.shape[1], 3, d=3, hidden=2, layers=3 if shared else 2, sheaf=sheaf,
                        dropout=dropout, input_dropout=dropout, low_pass=low_pass,
-                       shared_maps=shared, edge_weights=edge_weights,
+                       high_pass=high_pass, shared_maps=shared, edge_weights=edge_weights,
                        second_linear=second_linear)
     p = perturbed_params(config, 1)
     graph = graph_structure(A)
@@ -160,11 +166,16 @@ def torch_laplacian(torch, P, x, edges, config, Pw=None):
         S = S - S.transpose(1, 2)
         eye = torch.eye(k, dtype=torch.float64)
         F = torch.linalg.solve(eye - S, eye + S)
-    if config.low_pass:  # block diag(F, 1)
-        corner = torch.zeros(d, d, dtype=torch.float64)
-        corner[k, k] = 1.0
-        F = torch.nn.functional.pad(F, (0, 1, 0, 1)) + corner
     m = len(edges)
+    if d > k:  # block diag(F, fixed): 1 on both sides (low pass), 1 and -1 (high pass)
+        first, second = torch.zeros(d, d, dtype=torch.float64), torch.zeros(d, d,
+                                                                           dtype=torch.float64)
+        if config.low_pass:
+            first[k, k] = second[k, k] = 1.0
+        if config.high_pass:
+            first[d - 1, d - 1], second[d - 1, d - 1] = 1.0, -1.0
+        F = torch.nn.functional.pad(F, (0, d - k, 0, d - k)) + torch.cat(
+            [first.expand(m, d, d), second.expand(m, d, d)])
     if Pw is not None:
         sig = torch.sigmoid(C @ Pw)[:, 0]
         w = sig[:m] * sig[m:]
@@ -219,14 +230,16 @@ def torch_loss(torch, p, X, y, train, edges, config):
 
 
 @pytest.mark.parametrize("sheaf", ["diag", "orthogonal", "orthogonal+weights", "general"])
-@pytest.mark.parametrize(("low_pass", "shared", "second"),
-                         [(False, False, False), (True, False, False), (True, True, False),
-                          (False, False, True)])
-def test_against_pytorch_autograd(sheaf, low_pass, shared, second):
+@pytest.mark.parametrize(("fixed", "shared", "second"),
+                         [("none", False, False), ("low", False, False), ("low", True, False),
+                          ("high", False, False), ("both", False, False),
+                          ("none", False, True)])
+def test_against_pytorch_autograd(sheaf, fixed, shared, second):
     torch = pytest.importorskip("torch", reason="torch (the bench extra) is the reference")
     A, X, y, train = small_problem(5, n=10)
+    low_pass, high_pass = FIXED[fixed]
     config = NSDConfig(X.shape[1], 3, d=3, hidden=3, layers=3, sheaf=sheaf.split("+")[0],
-                       low_pass=low_pass, shared_maps=shared,
+                       low_pass=low_pass, high_pass=high_pass, shared_maps=shared,
                        edge_weights=sheaf.endswith("weights"), second_linear=second)
     p = perturbed_params(config, 2)
     graph = graph_structure(A)
