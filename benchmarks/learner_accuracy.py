@@ -28,9 +28,10 @@ one seed), ``seconds`` (all seeds together), and per seed its ``val``, ``test``,
 ``std`` and ``per_split`` test accuracies (fractions).
 
 Over three seeds (``--seeds 0,1,2``), the class chosen on validation: texas 85.86 and
-cornell 84.23 (diag, at the points the reference implementation publishes; stop 31),
-film 37.04 (diag), chameleon 68.64 (diag, the only class run), cora 86.66 and citeseer
-76.06 (diag, below GCN's 86.98 and 76.50; stop 30).
+cornell 84.23 (diag, at the points the reference implementation publishes for texas's
+O(d) model, here without edge weights, and for cornell's Diag; stop 31), film 37.04
+(diag), chameleon 68.64 (diag, the only class run, at the first of its points; stop
+30), cora 86.66 and citeseer 76.06 (diag, below GCN's 86.98 and 76.50; stop 30).
 
 Run: ``python benchmarks/learner_accuracy.py [--data-dir DIR] [--datasets texas,cornell]
 [--sheaves diag,orthogonal] [--splits 0-9] [--seeds 0] [--no-grid] [--out results.json]``.

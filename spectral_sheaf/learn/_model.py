@@ -8,7 +8,7 @@ channels per stalk dimension, ``C`` classes. With ``x`` of shape ``(n, d, h)``:
   reshaped to ``(n, d, h)``;
 * layer ``l``: maps ``F_{u<|e} = phi(tanh([x_u || x_v] P_l))`` for every edge side
   (``phi``: a diagonal, a Cayley-orthogonal or a general ``d x d`` matrix; or the
-  identity, a fixed constant sheaf for comparison), the
+  identity, a fixed constant sheaf for comparison, fixed dimensions aside), the
   augmented normalised sheaf Laplacian ``Delta_l`` (:mod:`._kernels`), and
   ``x <- (1 + tanh eps_l) * x - ELU(Delta_l (W1_l x~ W2_l))`` with ``x~ = dropout(x)``
   (``W1_l`` acts on the stalk index, ``W2_l`` on the channels);
@@ -22,8 +22,9 @@ implementation's ``add_hp``, whose help calls it a fixed low-pass filter). With
 its second: its Laplacian is the signless ``D + A``, which keeps the alternating
 signals that the graph Laplacian damps (the reference's ``add_lp``, whose help calls it
 a fixed high-pass filter). The learned maps fill the first ``d`` dimensions, then come
-the low-pass and the high-pass dimensions; every other shape above reads ``stalk = d +
-low_pass + high_pass`` for ``d``.
+the low-pass and the high-pass dimensions (the reference appends them the other way
+round: it matters only to weights carried between the two); every other shape above
+reads ``stalk = d + low_pass + high_pass`` for ``d``.
 
 With ``edge_weights`` (orthogonal maps only, the reference implementation's default for
 its O(d) model) each layer also learns a weight per edge,

@@ -144,7 +144,8 @@ class SheafDiffusionClassifier(ClassifierMixin, BaseEstimator):
     sheaf : {"diag", "orthogonal", "general", "identity"}
         Class of the restriction maps: diagonal, Cayley-orthogonal (``d >= 2``) or
         general ``d x d``, predicted per edge; or ``"identity"``, every map fixed to
-        the identity (a constant sheaf: the baseline without sheaf learning).
+        the identity (a constant sheaf: the baseline without sheaf learning; the fixed
+        dimensions of ``low_pass`` and ``high_pass`` are appended as for the others).
     d : int
         Stalk dimension.
     hidden : int

@@ -209,7 +209,7 @@ def test_low_pass_dimension_is_plain_graph_diffusion(heterophilous, sheaf):
     assert model.dirichlet_energies().shape == (2, 2)
 
 
-@pytest.mark.parametrize("sheaf", ["diag", "orthogonal", "general"])
+@pytest.mark.parametrize("sheaf", ["diag", "orthogonal", "general", "identity"])
 def test_high_pass_dimension_is_signless_diffusion(heterophilous, sheaf):
     """With both fixed dimensions, d = 2: stalks of 4, the learned 2 x 2 block, then the
     low-pass dimension (maps 1, 1: the Laplacian D - A) and the high-pass one (maps 1 and
@@ -229,7 +229,11 @@ def test_high_pass_dimension_is_signless_diffusion(heterophilous, sheaf):
     np.testing.assert_array_equal(maps[..., :2, 2:], 0.0)
     np.testing.assert_array_equal(maps[..., 2:, :2], 0.0)
     np.testing.assert_array_equal(maps[..., 2, 3], 0.0)
-    assert np.abs(maps[..., :2, :2]).max() > 0.05
+    if sheaf == "identity":
+        np.testing.assert_array_equal(maps[..., :2, :2],
+                                      np.broadcast_to(np.eye(2), maps[..., :2, :2].shape))
+    else:
+        assert np.abs(maps[..., :2, :2]).max() > 0.05  # learned, not fixed
     L = sheaf_laplacian(sheaf_1)
     L = L.toarray() if hasattr(L, "toarray") else np.asarray(L)
     A = data.adjacency.toarray()

@@ -232,7 +232,8 @@ def torch_loss(torch, p, X, y, train, edges, config):
 @pytest.mark.parametrize("sheaf", ["diag", "orthogonal", "orthogonal+weights", "general"])
 @pytest.mark.parametrize(("fixed", "shared", "second"),
                          [("none", False, False), ("low", False, False), ("low", True, False),
-                          ("high", False, False), ("both", False, False),
+                          ("high", False, False), ("high", True, False),
+                          ("both", False, False),
                           ("none", False, True)])
 def test_against_pytorch_autograd(sheaf, fixed, shared, second):
     torch = pytest.importorskip("torch", reason="torch (the bench extra) is the reference")
