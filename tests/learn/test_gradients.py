@@ -37,22 +37,35 @@ def perturbed_params(config, seed):
 
 
 def finite_difference_errors(p, X, y, train, graph, config, dropout_seed):
+    """Largest error of each parameter's gradient against finite differences, relative.
+
+    Central differences at step ``h = 1e-5``: rounding about ``eps |L| / h`` (1e-11
+    here), truncation about ``h^2 |L^(3)| / 6``. The error is relative to the
+    parameter's largest gradient, or to 1e-4 where that is smaller: hypothesis met a
+    learner whose gradient was 3.4e-5 at most, where differences at ``h = 1e-6`` had
+    rounding errors of 3.5e-6 of it. Larger steps do worse on other parameters: on
+    ``W2_0`` of the orthogonal model with both fixed dimensions, plain differences err
+    by 9e-6 at ``h = 1e-3``, 7e-8 at 1e-4 and 6e-10 at 1e-5, and Richardson
+    extrapolation from ``h = 1e-4`` had erred by 2.4e-6.
+    """
     def rng():
         return None if dropout_seed is None else np.random.default_rng(dropout_seed)
+
+    def loss(q):
+        return forward_backward(q, X, y, train, graph, config, rng=rng(), grad=False)[0]
 
     _, _, g = forward_backward(p, X, y, train, graph, config, rng=rng())
     errors = {}
     for key, value in p.items():
         num = np.zeros_like(value)
         for idx in np.ndindex(value.shape):
-            for sign in (1, -1):
-                q = dict(p)
-                q[key] = value.copy()
-                q[key][idx] += sign * 1e-6
-                num[idx] += sign * forward_backward(q, X, y, train, graph, config, rng=rng(),
-                                                    grad=False)[0]
-        num /= 2e-6
-        errors[key] = float(np.abs(num - g[key]).max() / max(np.abs(num).max(), 1e-12))
+            q = dict(p)
+            q[key] = value.copy()
+            q[key][idx] += 1e-5
+            up = loss(q)
+            q[key][idx] -= 2e-5
+            num[idx] = (up - loss(q)) / 2e-5
+        errors[key] = float(np.abs(num - g[key]).max() / max(np.abs(num).max(), 1e-4))
     return errors
 
 
