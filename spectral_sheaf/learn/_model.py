@@ -248,20 +248,31 @@ def _dropout_mask(rng: np.random.Generator | None, p: float, shape: tuple[int, .
     return r
 
 
+def _fixed_diagonals(config: NSDConfig) -> np.ndarray:
+    """Return the fixed dimensions' maps, ``(2, stalk - d)``.
+
+    Row 0 is an edge's first side, row 1 its second; ``low_pass`` is 1 on both,
+    ``high_pass`` 1 and -1.
+    """
+    sides = [(1.0, 1.0)] * config.low_pass + [(1.0, -1.0)] * config.high_pass
+    return np.array(sides).reshape(-1, 2).T
+
+
 def _with_fixed(F: np.ndarray, config: NSDConfig) -> np.ndarray:
     """Square maps ``(2m, d, d)`` as ``(2m, stalk, stalk)``, the fixed dimensions appended.
 
-    ``low_pass``: 1 on both sides; ``high_pass``: 1 on the first side, -1 on the second.
+    They go on the diagonal, as :func:`_fixed_diagonals` gives them.
     """
     d, s = config.d, config.stalk
     if s == d:
-        return F
+        return np.ascontiguousarray(F)
     m = F.shape[0] // 2
+    fixed = _fixed_diagonals(config)
     G = np.zeros((F.shape[0], s, s))
     G[:, :d, :d] = F
-    G[:, d:, d:] = np.eye(s - d)
-    if config.high_pass:
-        G[m:, s - 1, s - 1] = -1.0
+    idx = np.arange(d, s)
+    G[:m, idx, idx] = fixed[0]
+    G[m:, idx, idx] = fixed[1]
     return G
 
 
@@ -278,17 +289,16 @@ def layer_maps(T: np.ndarray, config: NSDConfig, m: int
     if config.sheaf == "diag":
         if s == d:
             return np.ascontiguousarray(np.stack([T[:m], T[m:]], axis=1)), None, None
-        maps = np.ones((m, 2, s))
+        maps = np.empty((m, 2, s))
         maps[:, 0, :d] = T[:m]
         maps[:, 1, :d] = T[m:]
-        if config.high_pass:
-            maps[:, 1, s - 1] = -1.0
+        maps[:, :, d:] = _fixed_diagonals(config)
         return maps, None, None
     if config.sheaf == "orthogonal":
         Q, Minv = cayley_forward(T, d)
         return _with_fixed(Q, config), Q, Minv
     if config.sheaf == "identity":
-        return _with_fixed(np.broadcast_to(np.eye(d), (2 * m, d, d)).copy(), config), None, None
+        return _with_fixed(np.broadcast_to(np.eye(d), (2 * m, d, d)), config), None, None
     return _with_fixed(T.reshape(2 * m, d, d), config), None, None
 
 
