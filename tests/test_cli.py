@@ -131,6 +131,8 @@ def test_learn_command_runs_the_protocol(tmp_path, capsys):
 
 @pytest.mark.parametrize(("args", "msg"), [
     (["--splits", "a-b"], "--splits must look like"),
+    (["--splits", "5-3"], r"--splits must look like .*got '5-3': the range '5-3' descends"),
+    (["--splits", "1,0-2"], r"--splits must look like .*: a split is named twice"),
     (["--splits", "0-12"], r"--splits must lie in 0..9; got \[10, 11, 12\]"),
     (["--dataset", "imdb"], "name must be one of"),
     (["--edge-weights", "--epochs", "1"], "edge_weights=True needs sheaf='orthogonal'"),
@@ -143,3 +145,17 @@ def test_learn_rejects_bad_arguments(args, msg, tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(base + args)
     assert re.search(msg, capsys.readouterr().err)
+
+
+def test_learn_names_where_the_splits_were_looked_for(tmp_path, capsys):
+    import shutil
+
+    from tests.datasets.test_graphs import write_geom_gcn
+
+    write_geom_gcn(tmp_path, "texas")
+    shutil.rmtree(tmp_path / "geom-gcn" / "splits")
+    with pytest.raises(SystemExit):
+        main(["learn", "--dataset", "texas", "--data-dir", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert "--dataset texas has no splits (no split files: looked for " in err
+    assert "texas_split_0.6_0.2_<k>.npz" in err

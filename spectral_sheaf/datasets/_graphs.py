@@ -114,9 +114,12 @@ def data_directory(data_dir: str | Path | None) -> Path:
                 "that holds geom-gcn/ (in this repository: ../shared/data/graphs)"
             )
         data_dir = env
+        source = f"{ENV_VAR} (no data_dir given)"
+    else:
+        source = "data_dir"
     path = Path(data_dir)
     if not path.is_dir():
-        raise FileNotFoundError(f"data_dir {str(path)!r} is not a directory")
+        raise FileNotFoundError(f"{source} {str(path)!r} is not a directory")
     return path
 
 
@@ -173,17 +176,29 @@ def _check_split(split: Split, labels: np.ndarray, where: str) -> Split:
     return Split(train, val, test)
 
 
-def _read_splits(data_dir: Path, name: str, labels: np.ndarray) -> list[Split]:
+def _read_splits(data_dir: Path, name: str, labels: np.ndarray) -> tuple[list[Split], str]:
+    """Read the split files ``<name>_split_0.6_0.2_<k>.npz`` (k = 0, 1, ...); add a note.
+
+    None at all is allowed (the data set then has no splits, and the note says where
+    they were looked for); a gap (file k missing, a later one present) is an error.
+    """
     folder = data_dir / "geom-gcn" / "splits"
+    pattern = f"{name}_split_0.6_0.2_<k>.npz"
+    present = [k for k in range(10) if (folder / f"{name}_split_0.6_0.2_{k}.npz").is_file()]
+    if present != list(range(len(present))):
+        missing = sorted(set(range(max(present) + 1)) - set(present))
+        raise FileNotFoundError(f"looked for {folder / pattern} with k = 0 .. "
+                                f"{max(present)}; k = {missing} missing (the Geom-GCN layout "
+                                f"numbers its splits 0 to 9 without gaps)")
     splits = []
-    for k in range(10):
+    for k in present:
         path = folder / f"{name}_split_0.6_0.2_{k}.npz"
-        if not path.is_file():
-            break
         with np.load(path) as z:
             splits.append(_check_split(Split(z["train_mask"], z["val_mask"], z["test_mask"]),
                                        labels, str(path)))
-    return splits
+    note = (f"{len(splits)} splits from {folder / pattern}" if splits else
+            f"no split files: looked for {folder / pattern}")
+    return splits, note
 
 
 def _parse_feature_label_file(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -266,15 +281,16 @@ def load_geom_gcn(name: str, data_dir: str | Path | None = None, *,
     edges = np.loadtxt(edge_path, skiprows=1, dtype=np.int64, ndmin=2)
     n = X.shape[0]
     if edges.size and (edges.min() < 0 or edges.max() >= n):
-        raise ValueError(f"{edge_path}: node index {int(edges.max())} outside the {n} nodes "
+        bad = int(edges.min()) if edges.min() < 0 else int(edges.max())
+        raise ValueError(f"{edge_path}: node index {bad} outside the {n} nodes "
                          "of the feature file")
     A, n_loops, n_dup = _symmetric_adjacency(edges, n)
     loops = edges[edges[:, 0] == edges[:, 1], 0]
     notes.append(f"dropped {n_loops} self-loops and {n_dup} duplicate edges")
     h, h_loops = _homophily(A, labels, n_loops, loops)
     X = _preprocess(X, features)
-    return GraphDataset(name, A, X, labels, _read_splits(root, name, labels),
-                        h, h_loops, tuple(notes))
+    splits, split_note = _read_splits(root, name, labels)
+    return GraphDataset(name, A, X, labels, splits, h, h_loops, (*notes, split_note))
 
 
 def load_planetoid(name: str, data_dir: str | Path | None = None, *,
@@ -326,8 +342,8 @@ def load_planetoid(name: str, data_dir: str | Path | None = None, *,
     notes = (f"dropped {n_loops} self-loops and {n_dup} duplicate edges",
              f"{int((labels < 0).sum())} unlabelled nodes (label -1)")
     X = _preprocess(X, features)
-    return GraphDataset(name, A, X, labels, _read_splits(root, name, labels),
-                        h, h_loops, notes)
+    splits, split_note = _read_splits(root, name, labels)
+    return GraphDataset(name, A, X, labels, splits, h, h_loops, (*notes, split_note))
 
 
 def load_heterophilous_npz(path: str | Path, *, name: str | None = None,

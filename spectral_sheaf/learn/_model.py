@@ -15,6 +15,12 @@ channels per stalk dimension, ``C`` classes. With ``x`` of shape ``(n, d, h)``:
 * read-out: ``logits = x.reshape(n, d h) W_out + b_out``, softmax cross-entropy averaged
   over the training nodes.
 
+The orthogonal maps are :func:`spectral_sheaf.sheaf.cayley` of the ``d (d - 1) / 2``
+predicted numbers (compiled for the batch of edge sides in :mod:`._kernels`, and tested
+against it): rotations in SO(d), never reflections. The Laplacian sees only the
+transports ``F_u^T F_v``, and maps that all share one determinant (as products of a
+fixed number of Householder reflections do) give transports in SO(d) all the same.
+
 With ``low_pass`` the stalks get one more dimension whose restriction maps are fixed to
 1: on it the layer diffuses by the augmented normalised graph Laplacian (the reference
 implementation's ``add_hp``, whose help calls it a fixed low-pass filter). With

@@ -6,6 +6,7 @@ Diffusion paper's (test accuracy at the best validation epoch, over the ten spli
 
 from __future__ import annotations
 
+import numbers
 import sys
 import time
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from .._validation import (
     check_option,
     check_positive_real,
     check_rng,
+    check_symmetric,
 )
 from ..sheaf import Sheaf
 from ._kernels import (
@@ -125,9 +127,21 @@ def _check_masks(n: int, labels: np.ndarray, train: Any, val: Any) -> tuple[np.n
     if (train_m & val_m).any():
         raise ValueError(f"train_mask and val_mask must not overlap; got "
                          f"{int((train_m & val_m).sum())} nodes in both")
-    if (labels[train_m] < 0).any():
-        raise ValueError("train_mask selects unlabelled nodes (label -1); exclude them")
+    for name, m in (("train_mask", train_m), ("val_mask", val_m)):
+        if (labels[m] < 0).any():
+            raise ValueError(f"{name} selects {int((labels[m] < 0).sum())} unlabelled nodes "
+                             f"(label -1); exclude them")
     return train_m, val_m
+
+
+def _edge_pattern(adjacency: Any) -> sp.csr_array:
+    """Return the non-zeros of a structurally symmetric adjacency as ones (a copy)."""
+    A = as_csr(adjacency, "adjacency").copy()
+    A.eliminate_zeros()  # a stored zero is no edge
+    A.data[:] = 1.0
+    check_symmetric(A, "adjacency", context="(an undirected graph: every edge stored both "
+                    "ways)", hint="Symmetrise it first, e.g. A.maximum(A.T)")
+    return A
 
 
 class SheafDiffusionClassifier(ClassifierMixin, BaseEstimator):
@@ -248,19 +262,27 @@ class SheafDiffusionClassifier(ClassifierMixin, BaseEstimator):
         )
 
     def fit(self, adjacency: Any, features: Any, labels: Any, train_mask: Any,
-            val_mask: Any = None) -> SheafDiffusionClassifier:
-        """Train on the nodes of ``train_mask``; early-stop on ``val_mask`` (if given).
+            val_mask: Any = None, *, callback: Any = None) -> SheafDiffusionClassifier:
+        """Train on the nodes of ``train_mask``; early-stop on ``val_mask``.
 
         Parameters
         ----------
         adjacency : sparse or dense, shape (n, n)
-            Symmetric; weights and self-loops are ignored (an edge is a non-zero).
+            Structurally symmetric (every edge stored both ways); weights and
+            self-loops are ignored (an edge is a non-zero off the diagonal).
         features : array, shape (n, f)
         labels : array of int, shape (n,)
-            Classes ``0 .. C-1``; ``-1`` marks an unlabelled node.
+            Classes ``0 .. C-1``; ``-1`` marks an unlabelled node, which neither mask
+            may select.
         train_mask, val_mask : bool arrays, shape (n,)
+            Without ``val_mask`` the training loss takes the validation loss's place
+            in early stopping (``stop_on`` then makes no difference) and ``history_``
+            records a validation accuracy of 0.
+        callback : callable, optional
+            Called after every epoch as ``callback(epoch, record)`` with the epoch's
+            ``history_`` record; training stops early when it returns ``True``.
         """
-        A = as_csr(adjacency, "adjacency")
+        A = _edge_pattern(adjacency)
         X = as_float_array(features, "features", dtype=np.float64, ndim=(2,))
         check_finite(X, "features")
         n = X.shape[0]
@@ -282,6 +304,9 @@ class SheafDiffusionClassifier(ClassifierMixin, BaseEstimator):
         patience = check_int(self.patience, "patience", minimum=1)
         check_option(self.stop_on, "stop_on", ("acc", "loss"))
         rng = check_rng(self.random_state)
+        if callback is not None and not callable(callback):
+            raise TypeError(f"callback must be callable or None; got "
+                            f"{type(callback).__name__}")
         graph = graph_structure(A)
         # BLAS single-threaded while training: the Numba kernels use the cores, and two
         # thread pools spinning against each other cost 2.5x per epoch on texas (2 cores)
@@ -289,13 +314,13 @@ class SheafDiffusionClassifier(ClassifierMixin, BaseEstimator):
             # sparse features (under 10 % non-zero) go through sparse products
             Xw = sp.csr_array(X) if np.count_nonzero(X) < 0.1 * X.size else X
             self._train(A, Xw, y, train_m, val_m, config, graph, rng, lr, wd, sd, epochs,
-                        patience)
+                        patience, callback)
         return self
 
     def _train(self, A: Any, X: Any, y: np.ndarray, train_m: np.ndarray,
                val_m: np.ndarray, config: NSDConfig, graph: GraphStructure,
                rng: np.random.Generator, lr: float, wd: float, sd: float, epochs: int,
-               patience: int) -> None:
+               patience: int, callback: Any = None) -> None:
         params = init_params(config, rng)
         adam = Adam(params, lr=lr, weight_decay=wd, sheaf_decay=sd)
         best = (-1.0, np.inf)
@@ -317,6 +342,7 @@ class SheafDiffusionClassifier(ClassifierMixin, BaseEstimator):
             else:
                 val_loss, val_acc = loss, 0.0
             history.append({"loss": loss, "val_loss": val_loss, "val_acc": val_acc})
+            stop = callback is not None and callback(epoch, history[-1]) is True
             if self.stop_on == "loss":
                 better = (-val_loss, val_acc) > (-best[1], best[0])
             else:
@@ -327,8 +353,8 @@ class SheafDiffusionClassifier(ClassifierMixin, BaseEstimator):
                 best_epoch, waited = epoch, 0
             else:
                 waited += 1
-                if waited >= patience:
-                    break
+            if stop or waited >= patience:
+                break
         self.params_ = best_params
         self.config_ = config
         self.graph_ = graph
@@ -346,12 +372,21 @@ class SheafDiffusionClassifier(ClassifierMixin, BaseEstimator):
         return forward_backward(self.params_, self.features_, dummy, mask, self.graph_,
                                 self.config_, grad=False)[1]
 
+    def _node_mask(self, mask: Any, name: str = "mask") -> np.ndarray:
+        arr = np.asarray(mask)
+        if arr.dtype != bool:
+            raise TypeError(f"{name} must be a boolean array; got dtype {arr.dtype}")
+        if arr.shape != (self.graph_.n,):
+            raise ValueError(f"{name} must have shape ({self.graph_.n},) (one entry per "
+                             f"node of the fitted graph); got {arr.shape}")
+        return arr
+
     def predict_proba(self, mask: Any = None) -> np.ndarray:
         """Class probabilities of every node (or of the nodes in ``mask``)."""
         z = self._logits()
         p = np.exp(z - z.max(axis=1, keepdims=True))
         p /= p.sum(axis=1, keepdims=True)
-        return p if mask is None else p[np.asarray(mask, dtype=bool)]
+        return p if mask is None else p[self._node_mask(mask)]
 
     def predict(self, mask: Any = None) -> np.ndarray:
         """Predicted class of every node (or of the nodes in ``mask``)."""
@@ -359,9 +394,15 @@ class SheafDiffusionClassifier(ClassifierMixin, BaseEstimator):
 
     def score(self, labels: Any, mask: Any = None) -> float:
         """Accuracy on ``mask`` (default: every labelled node)."""
+        pred = self.predict()
         y = as_index_array(labels, "labels")
-        m = (y >= 0) if mask is None else (np.asarray(mask, dtype=bool) & (y >= 0))
-        return float((self.predict()[m] == y[m]).mean())
+        if y.shape != (self.graph_.n,):
+            raise ValueError(f"labels must have shape ({self.graph_.n},) (one per node of "
+                             f"the fitted graph); got {y.shape}")
+        m = (y >= 0) if mask is None else (self._node_mask(mask) & (y >= 0))
+        if not m.any():
+            raise ValueError("mask selects no labelled node; there is nothing to score")
+        return float((pred[m] == y[m]).mean())
 
     def learned_sheaf(self, layer: int = 0) -> Sheaf:
         """Return the restriction maps layer ``layer`` predicts, as a :class:`Sheaf`."""
@@ -468,6 +509,54 @@ class TenSplitResult:
         return 100.0 * float(np.std([s.test_acc for s in self.splits]))
 
 
+def _split_seeds(random_state: Any, count: int) -> list[int | None]:
+    """Give one ``random_state`` per split.
+
+    An integer seed plus the split's index (so the protocol's streams never meet
+    across seeds spaced 1000 apart), ``None`` for ``None``, and integers drawn from a
+    Generator.
+    """
+    if random_state is None:
+        return [None] * count
+    if isinstance(random_state, np.random.Generator):
+        return [int(s) for s in random_state.integers(0, 2**63 - 1, size=count)]
+    check_rng(random_state)  # the message for anything else
+    return [int(random_state) + k for k in range(count)]
+
+
+class _ProgressBar:
+    """Splits done and the running split's epochs on stderr.
+
+    Redrawn in place on a terminal; elsewhere (a log file, a notebook's captured
+    stream) one line per split.
+    """
+
+    def __init__(self, name: str, total: int, epochs: int) -> None:
+        self.name, self.total, self.epochs = name, total, epochs
+        self.live = sys.stderr.isatty()
+        self.done, self.split, self.last = 0, 0, 0.0
+
+    def epoch(self, epoch: int, record: dict[str, float]) -> None:
+        now = time.perf_counter()
+        if not self.live or now - self.last < 0.1:
+            return
+        self.last = now
+        frac = (self.done + epoch / self.epochs) / self.total
+        bar = "#" * int(20 * frac) + "-" * (20 - int(20 * frac))
+        sys.stderr.write(f"\r{self.name} [{bar}] split {self.split} ({self.done + 1}/"
+                         f"{self.total}) epoch {epoch}/{self.epochs}, val acc "
+                         f"{100 * record['val_acc']:.2f}%\x1b[K")
+        sys.stderr.flush()
+
+    def finished(self, result: SplitResult) -> None:
+        self.done += 1
+        print(f"{chr(13) if self.live else ''}[{self.done}/{self.total}] {self.name} split "
+              f"{result.split}: test {100 * result.test_acc:.2f}% (val "
+              f"{100 * result.val_acc:.2f}%, best epoch {result.best_epoch} of "
+              f"{result.epochs}, {result.seconds:.1f} s)" + ("\x1b[K" if self.live else ""),
+              file=sys.stderr, flush=True)
+
+
 def evaluate_splits(dataset: Any, estimator: SheafDiffusionClassifier | None = None, *,
                     splits: Any = None, progress: bool = False) -> TenSplitResult:
     """Train once per split and report the test accuracy at the best validation epoch.
@@ -478,33 +567,50 @@ def evaluate_splits(dataset: Any, estimator: SheafDiffusionClassifier | None = N
         From :mod:`spectral_sheaf.datasets` (``adjacency``, ``features``, ``labels``,
         ``splits``).
     estimator : SheafDiffusionClassifier, optional
-        Its parameters are used for every split (default: the defaults), with
-        ``random_state`` offset by the split index.
+        Its parameters are used for every split (default: the defaults). An integer
+        ``random_state`` k gives split i the seed ``k + i``; a Generator gives each
+        split a seed drawn from it; ``None`` leaves every split unseeded.
     splits : iterable of int, optional
-        Which splits (default: all).
+        Which splits (default: all), by index into ``dataset.splits``.
     progress : bool
-        Print a line per split to stderr.
+        Show a progress bar on stderr (splits done, the running split's epoch and
+        validation accuracy) and a line per finished split.
     """
     est = estimator if estimator is not None else SheafDiffusionClassifier()
     if not dataset.splits:
-        raise ValueError(f"dataset {dataset.name!r} has no splits")
-    which = range(len(dataset.splits)) if splits is None else list(splits)
-    results = []
+        where = [note for note in getattr(dataset, "notes", ()) if "split" in note]
+        raise ValueError(f"dataset {dataset.name!r} has no splits"
+                         + (f" ({where[0]})" if where else ""))
+    count = len(dataset.splits)
+    which = list(range(count)) if splits is None else list(splits)
+    if not which:
+        raise ValueError("splits must name at least one split; got none")
+    for i in which:
+        if not (isinstance(i, numbers.Integral) and not isinstance(i, bool)
+                and 0 <= int(i) < count):
+            raise ValueError(f"splits must be indices in 0..{count - 1} (dataset "
+                             f"{dataset.name!r} has {count} splits); got {i!r}")
+        if not (dataset.splits[i].val.any() and dataset.splits[i].test.any()):
+            raise ValueError(f"split {i} of dataset {dataset.name!r} has an empty "
+                             f"validation or test mask; the protocol needs both")
     base = est.get_params()
-    seed0 = base.get("random_state") or 0
+    seeds = _split_seeds(base.get("random_state"), count)
+    bar = _ProgressBar(dataset.name, len(which), check_int(base["epochs"], "epochs",
+                                                           minimum=1)) if progress else None
+    results = []
     for i in which:
         s = dataset.splits[i]
-        model = SheafDiffusionClassifier(**{**base, "random_state": int(seed0) + i})
+        model = SheafDiffusionClassifier(**{**base, "random_state": seeds[i]})
         t0 = time.perf_counter()
-        model.fit(dataset.adjacency, dataset.features, dataset.labels, s.train, s.val)
+        if bar is not None:
+            bar.split = i
+        model.fit(dataset.adjacency, dataset.features, dataset.labels, s.train, s.val,
+                  callback=None if bar is None else bar.epoch)
         seconds = time.perf_counter() - t0
-        test_acc = model.score(dataset.labels, s.test)
-        val_acc = model.score(dataset.labels, s.val)
-        results.append(SplitResult(i, test_acc, val_acc, model.best_epoch_,
-                                   len(model.history_), seconds))
-        if progress:
-            print(f"[{len(results)}/{len(which)}] {dataset.name} split {i}: test "
-                  f"{100 * test_acc:.2f}% (val {100 * val_acc:.2f}%, best epoch "
-                  f"{model.best_epoch_}, {seconds:.1f} s)", file=sys.stderr, flush=True)
+        result = SplitResult(i, model.score(dataset.labels, s.test),
+                             model.score(dataset.labels, s.val), model.best_epoch_,
+                             len(model.history_), seconds)
+        results.append(result)
+        if bar is not None:
+            bar.finished(result)
     return TenSplitResult(results)
-

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import re
 import warnings
 
 import numpy as np
@@ -127,6 +128,42 @@ def test_bad_splits_are_refused(tmp_path):
     np.savez(path, train_mask=m[:5], val_mask=m, test_mask=~m)
     with pytest.raises(ValueError, match="train mask has length 5, expected 6"):
         load_geom_gcn("texas", tmp_path)
+
+
+def test_split_files_without_gaps(tmp_path):
+    write_geom_gcn(tmp_path, "texas")
+    folder = tmp_path / "geom-gcn" / "splits"
+    for k in range(3, 10):  # fewer than ten is a smaller protocol, and noted
+        (folder / f"texas_split_0.6_0.2_{k}.npz").unlink()
+    d = load_geom_gcn("texas", tmp_path)
+    assert len(d.splits) == 3
+    assert d.notes[-1] == f"3 splits from {folder / 'texas_split_0.6_0.2_<k>.npz'}"
+    (folder / "texas_split_0.6_0.2_1.npz").unlink()  # a gap is a broken layout
+    with pytest.raises(FileNotFoundError, match=re.escape(
+            f"looked for {folder / 'texas_split_0.6_0.2_<k>.npz'} with k = 0 .. 2; "
+            "k = [1] missing")):
+        load_geom_gcn("texas", tmp_path)
+    for k in (0, 2):
+        (folder / f"texas_split_0.6_0.2_{k}.npz").unlink()
+    d = load_geom_gcn("texas", tmp_path)
+    assert d.splits == []
+    assert d.notes[-1].startswith("no split files: looked for ")
+
+
+def test_edge_index_out_of_range_is_named(tmp_path):
+    folder = write_geom_gcn(tmp_path, "texas")
+    edges = folder / "out1_graph_edges.txt"
+    edges.write_text(edges.read_text() + "-4\t1\n")
+    with pytest.raises(ValueError, match="node index -4 outside the 6 nodes"):
+        load_geom_gcn("texas", tmp_path)
+
+
+def test_data_directory_from_the_environment_is_named(tmp_path, monkeypatch):
+    monkeypatch.setenv("SPECTRAL_SHEAF_DATA", str(tmp_path / "gone"))
+    with pytest.raises(FileNotFoundError, match=re.escape(
+            f"SPECTRAL_SHEAF_DATA (no data_dir given) '{tmp_path / 'gone'}' is not a "
+            "directory")):
+        load_dataset("texas")
 
 
 def write_planetoid(root, name="cora"):

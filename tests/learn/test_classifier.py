@@ -92,6 +92,16 @@ def test_sklearn_protocol(heterophilous):
     np.testing.assert_array_equal(model.predict(), proba.argmax(axis=1))
     assert model.predict(test).shape == (int(test.sum()),)
     assert 0.0 <= model.score(data.labels, test) <= 1.0
+    with pytest.raises(ValueError, match=re.escape(
+            "mask must have shape (300,) (one entry per node of the fitted graph); got (5,)")):
+        model.predict(test[:5])
+    with pytest.raises(TypeError, match="mask must be a boolean array; got dtype int64"):
+        model.predict_proba(test.astype(np.int64))
+    with pytest.raises(ValueError, match=re.escape("labels must have shape (300,) (one per "
+                                                   "node of the fitted graph); got (299,)")):
+        model.score(data.labels[:299], test)
+    with pytest.raises(ValueError, match="mask selects no labelled node; there is nothing"):
+        model.score(data.labels, np.zeros(300, dtype=bool))
     sheaf = model.learned_sheaf(0)
     assert isinstance(sheaf, Sheaf)
     assert sheaf.maps.shape == (data.adjacency.nnz // 2, 2, 2, 2)
@@ -127,8 +137,41 @@ def test_bad_input(heterophilous):
         m.fit(A, X, y, train, val[:10])
     yu = y.copy()
     yu[np.flatnonzero(train)[0]] = -1
-    with pytest.raises(ValueError, match="train_mask selects unlabelled nodes"):
+    with pytest.raises(ValueError, match=r"train_mask selects 1 unlabelled nodes \(label -1\)"):
         m.fit(A, X, yu, train, val)
+    yu = y.copy()
+    yu[np.flatnonzero(val)[:2]] = -1
+    with pytest.raises(ValueError, match=r"val_mask selects 2 unlabelled nodes \(label -1\)"):
+        m.fit(A, X, yu, train, val)
+    with pytest.raises(TypeError, match="callback must be callable or None; got int"):
+        m.fit(A, X, y, train, val, callback=3)
+
+
+def test_adjacency_must_be_undirected_and_zeros_are_no_edges(heterophilous):
+    import scipy.sparse as sp
+
+    data, train, val, _ = heterophilous
+    A, X, y = data.adjacency, data.features, data.labels
+    m = SheafDiffusionClassifier(d=2, hidden=2, layers=1, epochs=3, random_state=0)
+    # one triangle of the graph only: once it gave a graph without edges, silently
+    with pytest.raises(ValueError, match=re.escape(
+            "adjacency must be symmetric (an undirected graph: every edge stored both "
+            "ways); got max |A - A.T| = 1. Symmetrise it first, e.g. A.maximum(A.T)")):
+        m.fit(sp.tril(A, k=-1), X, y, train, val)
+    # a weighted copy with stored zeros beside its edges trains on the same graph: only
+    # the pattern of non-zeros counts, and a stored zero is no edge
+    W = sp.csr_array(A, copy=True)
+    W.data[:] = np.random.default_rng(0).uniform(0.5, 2.0, W.nnz)
+    W = sp.csr_array(W + W.T).tocoo()
+    u, v = next((u, v) for u in range(300) for v in range(u + 1, 300) if A[u, v] == 0)
+    W = sp.csr_array((np.r_[W.data, 0.0, 0.0], (np.r_[W.row, u, v], np.r_[W.col, v, u])),
+                     shape=A.shape)
+    assert W.nnz == A.nnz + 2  # the two zeros are stored
+    fitted = [clone(m).fit(B, X, y, train, val) for B in (A, W)]
+    assert fitted[0].graph_.edges.shape == fitted[1].graph_.edges.shape
+    np.testing.assert_array_equal(fitted[0].graph_.edges, fitted[1].graph_.edges)
+    for key in fitted[0].params_:
+        np.testing.assert_array_equal(fitted[0].params_[key], fitted[1].params_[key])
     with pytest.raises(ValueError, match="sheaf must be one of"):
         SheafDiffusionClassifier(sheaf="free", epochs=1).fit(A, X, y, train, val)
     with pytest.raises(ValueError, match="d must be"):
@@ -163,11 +206,71 @@ def test_ten_split_protocol(heterophilous):
     est = SheafDiffusionClassifier(d=2, hidden=4, layers=1, epochs=10, random_state=1)
     res = evaluate_splits(ds, est)
     assert len(res.splits) == 2
-    assert 0 <= res.std <= res.mean <= 100
     assert all(s.epochs <= 10 for s in res.splits)
+    # each split is the estimator refitted with seed random_state + i, scored on its
+    # test nodes at the epoch of best validation accuracy (the weights fit keeps)
+    for s, split in zip(res.splits, ds.splits, strict=True):
+        model = clone(est).set_params(random_state=1 + s.split).fit(
+            data.adjacency, data.features, data.labels, split.train, split.val)
+        assert s.test_acc == model.score(data.labels, split.test)
+        assert s.val_acc == model.score(data.labels, split.val)
+        h = model.history_  # ties in accuracy go to the lower validation loss
+        best = max(range(len(h)), key=lambda e: (h[e]["val_acc"], -h[e]["val_loss"]))
+        assert s.best_epoch == model.best_epoch_ == 1 + best
+        assert s.val_acc == pytest.approx(h[best]["val_acc"])
+    assert res.mean == pytest.approx(50 * (res.splits[0].test_acc + res.splits[1].test_acc))
+    assert res.std == pytest.approx(50 * abs(res.splits[0].test_acc - res.splits[1].test_acc))
+    # a Generator seeds the splits from its stream: the same stream, the same result
+    again = [evaluate_splits(ds, clone(est).set_params(random_state=np.random.default_rng(5)),
+                             splits=[1]).splits[0].test_acc for _ in range(2)]
+    assert again[0] == again[1]
     with pytest.raises(ValueError, match="has no splits"):
         evaluate_splits(GraphDataset("x", data.adjacency, data.features, data.labels, [],
                                      0.0, 0.0))
+    with pytest.raises(ValueError, match=re.escape(
+            "splits must be indices in 0..1 (dataset 'csbm' has 2 splits); got 2")):
+        evaluate_splits(ds, est, splits=[0, 2])
+    with pytest.raises(ValueError, match=r"splits must be indices in 0\.\.1 .*got True"):
+        evaluate_splits(ds, est, splits=[True])
+    with pytest.raises(ValueError, match="splits must name at least one split; got none"):
+        evaluate_splits(ds, est, splits=[])
+    no_val = GraphDataset("novalid", data.adjacency, data.features, data.labels,
+                          [Split(train, np.zeros(300, bool), test)], 0.05, 0.05)
+    with pytest.raises(ValueError, match="split 0 of dataset 'novalid' has an empty "
+                       "validation or test mask"):
+        evaluate_splits(no_val, est)
+
+
+def test_progress_bar(heterophilous, capsys, monkeypatch):
+    import io
+    import sys
+
+    data, train, val, test = heterophilous
+    ds = GraphDataset("csbm", data.adjacency, data.features, data.labels,
+                      [Split(train, val, test)] * 2, 0.05, 0.05)
+    est = SheafDiffusionClassifier(d=2, hidden=4, layers=1, epochs=4, random_state=0)
+    evaluate_splits(ds, est, progress=True)
+    lines = capsys.readouterr().err.splitlines()  # not a terminal: a line per split
+    assert len(lines) == 2
+    assert re.fullmatch(r"\[1/2\] csbm split 0: test \d+\.\d\d% \(val \d+\.\d\d%, best "
+                        r"epoch \d of 4, \d+\.\d s\)", lines[0])
+    assert lines[1].startswith("[2/2] csbm split 1: test ")
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    term = Terminal()
+    monkeypatch.setattr(sys, "stderr", term)
+    monkeypatch.setattr("spectral_sheaf.learn._train.time.perf_counter",
+                        iter(np.arange(0.0, 1000.0, 1.0)).__next__)
+    evaluate_splits(ds, est, splits=[1], progress=True)
+    out = term.getvalue()
+    # redrawn in place every epoch here (the clock steps 1 s a call), then the line
+    assert out.count("\r") == 4 + 1
+    assert "csbm [#####---------------] split 1 (1/1) epoch 1/4, val acc " in out
+    assert "csbm [####################] split 1 (1/1) epoch 4/4" in out
+    assert out.rstrip("\n").rsplit("\r", 1)[1].startswith("[1/1] csbm split 1: test ")
 
 
 def test_dirichlet_energies_per_layer(heterophilous):
@@ -310,3 +413,39 @@ def test_edge_weights_scale_both_maps_of_an_edge(heterophilous, second_linear):
     adam = Adam({k: v.copy() for k, v in p.items()}, lr=0.1, weight_decay=0.5,
                 sheaf_decay=0.25)
     assert (adam.decay["Pw0"], adam.decay["P0"], adam.decay["W2_0"]) == (0.5, 0.25, 0.5)
+
+
+def test_learned_sheaf_goes_to_the_analysis(heterophilous):
+    """The learned sheaf is a :class:`Sheaf` that analysis/ reads: the constant sheaf of
+    ``sheaf="identity"`` has ``d`` global sections per component, in whose span two
+    classes cannot be told apart; a learned sheaf's harmonic basis is its kernel."""
+    from scipy.sparse.csgraph import connected_components
+
+    from spectral_sheaf.analysis import separation_power
+    from spectral_sheaf.sheaf import harmonic_space, sheaf_laplacian
+
+    data, train, val, _ = heterophilous
+    components = connected_components(data.adjacency, directed=False)[0]
+    X0 = np.random.default_rng(0).standard_normal((300 * 2, 3))
+    frozen = SheafDiffusionClassifier(sheaf="identity", d=2, hidden=4, layers=1, epochs=3,
+                                      random_state=0)
+    frozen.fit(data.adjacency, data.features, data.labels, train, val)
+    report = separation_power(frozen.learned_sheaf(0), X0, data.labels, normalization="none")
+    assert report.harmonic_dimension == 2 * components
+    assert not report.separable
+    learned = SheafDiffusionClassifier(sheaf="general", d=2, hidden=4, layers=1, epochs=20,
+                                       random_state=0)
+    learned.fit(data.adjacency, data.features, data.labels, train, val)
+    sheaf = learned.learned_sheaf(0)
+    space = harmonic_space(sheaf, normalization="sym")
+    L = sheaf_laplacian(sheaf, normalization="sym")
+    if space.dimension:
+        assert np.abs(L @ space.basis).max() < 1e-8
+    # below the kernel the spectrum is positive: the dimension is the eigenvalue count
+    # at zero
+    eigs = np.linalg.eigvalsh(L.toarray())
+    assert space.dimension == int((eigs < 1e-8 * eigs.max()).sum())
+    report = separation_power(sheaf, X0, data.labels, time=1.0, normalization="sym",
+                              space=space)
+    assert report.features.shape == (300, 2 * 3)
+    assert report.harmonic_dimension == space.dimension

@@ -116,11 +116,13 @@ def check_finite_differences(sheaf, dropout, fixed, shared, edge_weights,
     assert max(errors.values()) < 1e-6, errors
 
 
-@settings(max_examples=10, deadline=None)
+@settings(deadline=None)
 @given(graphs(min_nodes=3, max_nodes=7, connected=True), st.sampled_from(
     ["diag", "orthogonal", "orthogonal+weights", "general"]), st.integers(1, 3),
-    st.integers(0, 1000))
-def test_gradients_property(g, sheaf, layers, seed):
+    st.integers(1, 3), st.integers(1, 3), st.sampled_from([0.0, 0.3]), st.integers(0, 1000))
+def test_gradients_property(g, sheaf, layers, d, hidden, dropout, seed):
+    """Every gradient against finite differences over random graphs, sheaf classes,
+    depths, stalk dimensions, widths, dropout (one fixed mask) and training sets."""
     A = g.to_adjacency().toarray()
     A = ((A + A.T) > 0).astype(float)
     np.fill_diagonal(A, 0)
@@ -128,11 +130,15 @@ def test_gradients_property(g, sheaf, layers, seed):
     n = g.n_nodes
     X = rng.random((n, 3))
     y = rng.integers(0, 2, n)
-    train = np.ones(n, dtype=bool)
-    config = NSDConfig(3, 2, d=2, hidden=2, layers=layers, sheaf=sheaf.split("+")[0],
+    train = rng.random(n) < 0.7
+    train[rng.integers(n)] = True
+    kind = sheaf.split("+")[0]
+    config = NSDConfig(3, 2, d=max(d, 2) if kind == "orthogonal" else d, hidden=hidden,
+                       layers=layers, sheaf=kind, dropout=dropout, input_dropout=dropout,
                        edge_weights=sheaf.endswith("weights"))
     p = perturbed_params(config, seed)
-    errors = finite_difference_errors(p, X, y, train, graph_structure(A), config, None)
+    errors = finite_difference_errors(p, X, y, train, graph_structure(A), config,
+                                      seed if dropout else None)
     assert max(errors.values()) < 1e-6, errors
 
 
