@@ -131,7 +131,7 @@ def check_in_range(value: Any, name: str, low: float, high: float) -> float:
     return value
 
 
-def check_rng(rng: Any) -> np.random.Generator:
+def check_rng(rng: Any, name: str = "rng") -> np.random.Generator:
     """Turn ``rng`` (Generator, integer seed or None) into a ``numpy.random.Generator``."""
     if isinstance(rng, np.random.Generator):
         return rng
@@ -139,10 +139,10 @@ def check_rng(rng: Any) -> np.random.Generator:
         return np.random.default_rng()
     if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
         if rng < 0:
-            raise ValueError(f"rng must be a non-negative integer seed; got {int(rng)}")
+            raise ValueError(f"{name} must be a non-negative integer seed; got {int(rng)}")
         return np.random.default_rng(int(rng))
     raise TypeError(
-        f"rng must be a numpy.random.Generator, an integer seed or None; "
+        f"{name} must be a numpy.random.Generator, an integer seed or None; "
         f"got {type(rng).__name__}. Legacy RandomState objects are not accepted."
     )
 

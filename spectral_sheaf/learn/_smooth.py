@@ -279,18 +279,18 @@ def fit_smooth_sheaf(
             S, norms = np.concatenate([S, S]), np.concatenate([norms, norms])
         # 2 eta_e; half of it for orthogonal maps (see the module notes)
         step = ((0.5 if sheaf == "orthogonal" else 1.0) / norms)[:, None, None]
+        keep = np.arange(m)  # each edge's better start (with two starts)
         iterations = 0
         for iterations in range(1, max_iter + 1):
             B = _project(B - step * (B @ S), sheaf, d)
             energies = np.einsum("eab,ebc,eac->e", B, S, B)
-            history.append(float(np.minimum(energies[:m], energies[m:]).sum()
-                                 if len(B) > m else energies.sum()))
+            if len(B) > m:
+                keep = np.where(energies[m:] < energies[:m], np.arange(m, 2 * m), np.arange(m))
+            history.append(float(energies[keep].sum()))
+            # both starts stationary: the one behind now may still end lower
             if iterations % 10 == 0 and _stationarity(B, S, norms, sheaf, d).max() < tol:
                 break
-        if len(B) > m:  # each edge keeps the better of its two components' fixed points
-            energies = np.einsum("eab,ebc,eac->e", B, S, B)
-            keep = np.where(energies[m:] < energies[:m], np.arange(m, 2 * m), np.arange(m))
-            B, S, norms = B[keep], S[keep], norms[keep]
+        B, S, norms = B[keep], S[keep], norms[keep]
     residual = float(_stationarity(B, S, norms, sheaf, d).max())
     converged = residual < tol
     if not converged:

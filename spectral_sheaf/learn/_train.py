@@ -6,7 +6,6 @@ Diffusion paper's (test accuracy at the best validation epoch, over the ten spli
 
 from __future__ import annotations
 
-import numbers
 import sys
 import time
 from dataclasses import dataclass, field
@@ -108,20 +107,18 @@ class Adam:
                    self.decay[k], b1, b2, self.lr / c1, c2, self.eps)
 
 
+def _bool_mask(m: Any, n: int, name: str, what: str = "one entry per node") -> np.ndarray:
+    arr = np.asarray(m)
+    if arr.dtype != bool:
+        raise TypeError(f"{name} must be a boolean array; got dtype {arr.dtype}")
+    if arr.shape != (n,):
+        raise ValueError(f"{name} must have shape ({n},) ({what}); got {arr.shape}")
+    return arr
+
+
 def _check_masks(n: int, labels: np.ndarray, train: Any, val: Any) -> tuple[np.ndarray, ...]:
-    masks = []
-    for name, m in (("train_mask", train), ("val_mask", val)):
-        if m is None:
-            masks.append(np.zeros(n, dtype=bool))
-            continue
-        arr = np.asarray(m)
-        if arr.dtype != bool:
-            raise TypeError(f"{name} must be a boolean array; got dtype {arr.dtype}")
-        if arr.shape != (n,):
-            raise ValueError(f"{name} must have shape ({n},) (one entry per node); got "
-                             f"{arr.shape}")
-        masks.append(arr)
-    train_m, val_m = masks
+    train_m, val_m = (np.zeros(n, dtype=bool) if m is None else _bool_mask(m, n, name)
+                      for name, m in (("train_mask", train), ("val_mask", val)))
     if not train_m.any():
         raise ValueError("train_mask must select at least one node; got none")
     if (train_m & val_m).any():
@@ -134,14 +131,33 @@ def _check_masks(n: int, labels: np.ndarray, train: Any, val: Any) -> tuple[np.n
     return train_m, val_m
 
 
-def _edge_pattern(adjacency: Any) -> sp.csr_array:
-    """Return the non-zeros of a structurally symmetric adjacency as ones (a copy)."""
-    A = as_csr(adjacency, "adjacency").copy()
-    A.eliminate_zeros()  # a stored zero is no edge
-    A.data[:] = 1.0
-    check_symmetric(A, "adjacency", context="(an undirected graph: every edge stored both "
+_FITTED = "one entry per node of the fitted graph"
+
+
+def _accuracy(pred: np.ndarray, labels: Any, mask: Any, n: int) -> float:
+    y = as_index_array(labels, "labels")
+    if y.shape != (n,):
+        raise ValueError(f"labels must have shape ({n},) (one per node of the fitted "
+                         f"graph); got {y.shape}")
+    m = (y >= 0) if mask is None else (_bool_mask(mask, n, "mask", _FITTED) & (y >= 0))
+    if not m.any():
+        raise ValueError("mask selects no labelled node; there is nothing to score")
+    return float((pred[m] == y[m]).mean())
+
+
+def _edge_pattern(A: sp.csr_array) -> sp.csr_array:
+    """Return the non-zeros of a square, structurally symmetric ``csr_array`` as ones.
+
+    The caller's arrays are never written: a stored zero (no edge) is dropped from a
+    copy, and the ones are a new data array beside the shared index arrays.
+    """
+    if (A.data == 0).any():
+        A = A.copy()
+        A.eliminate_zeros()
+    P = sp.csr_array((np.ones(A.nnz), A.indices, A.indptr), shape=A.shape)
+    check_symmetric(P, "adjacency", context="(an undirected graph: every edge stored both "
                     "ways)", hint="Symmetrise it first, e.g. A.maximum(A.T)")
-    return A
+    return P
 
 
 class SheafDiffusionClassifier(ClassifierMixin, BaseEstimator):
@@ -279,16 +295,18 @@ class SheafDiffusionClassifier(ClassifierMixin, BaseEstimator):
             in early stopping (``stop_on`` then makes no difference) and ``history_``
             records a validation accuracy of 0.
         callback : callable, optional
-            Called after every epoch as ``callback(epoch, record)`` with the epoch's
-            ``history_`` record; training stops early when it returns ``True``.
+            Called after every epoch as ``callback(epoch, record)`` with a copy of the
+            epoch's ``history_`` record; training stops after the epoch when it returns
+            a true value (the weights of the best epoch so far are kept).
         """
-        A = _edge_pattern(adjacency)
+        A = as_csr(adjacency, "adjacency")
         X = as_float_array(features, "features", dtype=np.float64, ndim=(2,))
         check_finite(X, "features")
         n = X.shape[0]
         if A.shape != (n, n):
             raise ValueError(f"adjacency must be ({n}, {n}) to match features' {n} rows; "
                              f"got {A.shape}")
+        A = _edge_pattern(A)
         y = as_index_array(labels, "labels")
         if y.shape != (n,):
             raise ValueError(f"labels must have shape ({n},); got {y.shape}")
@@ -303,7 +321,7 @@ class SheafDiffusionClassifier(ClassifierMixin, BaseEstimator):
         epochs = check_int(self.epochs, "epochs", minimum=1)
         patience = check_int(self.patience, "patience", minimum=1)
         check_option(self.stop_on, "stop_on", ("acc", "loss"))
-        rng = check_rng(self.random_state)
+        rng = check_rng(self.random_state, "random_state")
         if callback is not None and not callable(callback):
             raise TypeError(f"callback must be callable or None; got "
                             f"{type(callback).__name__}")
@@ -342,7 +360,7 @@ class SheafDiffusionClassifier(ClassifierMixin, BaseEstimator):
             else:
                 val_loss, val_acc = loss, 0.0
             history.append({"loss": loss, "val_loss": val_loss, "val_acc": val_acc})
-            stop = callback is not None and callback(epoch, history[-1]) is True
+            stop = callback is not None and bool(callback(epoch, dict(history[-1])))
             if self.stop_on == "loss":
                 better = (-val_loss, val_acc) > (-best[1], best[0])
             else:
@@ -372,37 +390,24 @@ class SheafDiffusionClassifier(ClassifierMixin, BaseEstimator):
         return forward_backward(self.params_, self.features_, dummy, mask, self.graph_,
                                 self.config_, grad=False)[1]
 
-    def _node_mask(self, mask: Any, name: str = "mask") -> np.ndarray:
-        arr = np.asarray(mask)
-        if arr.dtype != bool:
-            raise TypeError(f"{name} must be a boolean array; got dtype {arr.dtype}")
-        if arr.shape != (self.graph_.n,):
-            raise ValueError(f"{name} must have shape ({self.graph_.n},) (one entry per "
-                             f"node of the fitted graph); got {arr.shape}")
-        return arr
-
     def predict_proba(self, mask: Any = None) -> np.ndarray:
         """Class probabilities of every node (or of the nodes in ``mask``)."""
         z = self._logits()
         p = np.exp(z - z.max(axis=1, keepdims=True))
         p /= p.sum(axis=1, keepdims=True)
-        return p if mask is None else p[self._node_mask(mask)]
+        return p if mask is None else p[_bool_mask(mask, self.graph_.n, "mask", _FITTED)]
 
     def predict(self, mask: Any = None) -> np.ndarray:
         """Predicted class of every node (or of the nodes in ``mask``)."""
         return self.predict_proba(mask).argmax(axis=1)
 
     def score(self, labels: Any, mask: Any = None) -> float:
-        """Accuracy on ``mask`` (default: every labelled node)."""
-        pred = self.predict()
-        y = as_index_array(labels, "labels")
-        if y.shape != (self.graph_.n,):
-            raise ValueError(f"labels must have shape ({self.graph_.n},) (one per node of "
-                             f"the fitted graph); got {y.shape}")
-        m = (y >= 0) if mask is None else (self._node_mask(mask) & (y >= 0))
-        if not m.any():
-            raise ValueError("mask selects no labelled node; there is nothing to score")
-        return float((pred[m] == y[m]).mean())
+        """Accuracy on ``mask`` (default: every labelled node).
+
+        Raises ``ValueError`` when ``mask`` selects no labelled node, and for a
+        ``labels`` or ``mask`` of the wrong length; ``mask`` must be boolean.
+        """
+        return _accuracy(self.predict(), labels, mask, self.graph_.n)
 
     def learned_sheaf(self, layer: int = 0) -> Sheaf:
         """Return the restriction maps layer ``layer`` predicts, as a :class:`Sheaf`."""
@@ -520,7 +525,7 @@ def _split_seeds(random_state: Any, count: int) -> list[int | None]:
         return [None] * count
     if isinstance(random_state, np.random.Generator):
         return [int(s) for s in random_state.integers(0, 2**63 - 1, size=count)]
-    check_rng(random_state)  # the message for anything else
+    check_rng(random_state, "random_state")  # the message for anything else
     return [int(random_state) + k for k in range(count)]
 
 
@@ -578,21 +583,24 @@ def evaluate_splits(dataset: Any, estimator: SheafDiffusionClassifier | None = N
     """
     est = estimator if estimator is not None else SheafDiffusionClassifier()
     if not dataset.splits:
-        where = [note for note in getattr(dataset, "notes", ()) if "split" in note]
+        where = [note for note in getattr(dataset, "notes", ())
+                 if note.startswith("no split files")]
         raise ValueError(f"dataset {dataset.name!r} has no splits"
                          + (f" ({where[0]})" if where else ""))
     count = len(dataset.splits)
-    which = list(range(count)) if splits is None else list(splits)
+    which = list(range(count)) if splits is None else [
+        check_int(i, "splits") for i in splits]
     if not which:
         raise ValueError("splits must name at least one split; got none")
     for i in which:
-        if not (isinstance(i, numbers.Integral) and not isinstance(i, bool)
-                and 0 <= int(i) < count):
+        if not 0 <= i < count:
             raise ValueError(f"splits must be indices in 0..{count - 1} (dataset "
-                             f"{dataset.name!r} has {count} splits); got {i!r}")
+                             f"{dataset.name!r} has {count} splits); got {i}")
         if not (dataset.splits[i].val.any() and dataset.splits[i].test.any()):
             raise ValueError(f"split {i} of dataset {dataset.name!r} has an empty "
                              f"validation or test mask; the protocol needs both")
+    if len(set(which)) != len(which):
+        raise ValueError(f"splits must name each split once; got {which}")
     base = est.get_params()
     seeds = _split_seeds(base.get("random_state"), count)
     bar = _ProgressBar(dataset.name, len(which), check_int(base["epochs"], "epochs",
@@ -607,8 +615,10 @@ def evaluate_splits(dataset: Any, estimator: SheafDiffusionClassifier | None = N
         model.fit(dataset.adjacency, dataset.features, dataset.labels, s.train, s.val,
                   callback=None if bar is None else bar.epoch)
         seconds = time.perf_counter() - t0
-        result = SplitResult(i, model.score(dataset.labels, s.test),
-                             model.score(dataset.labels, s.val), model.best_epoch_,
+        pred = model.predict()
+        n = dataset.labels.shape[0]
+        result = SplitResult(i, _accuracy(pred, dataset.labels, s.test, n),
+                             _accuracy(pred, dataset.labels, s.val, n), model.best_epoch_,
                              len(model.history_), seconds)
         results.append(result)
         if bar is not None:

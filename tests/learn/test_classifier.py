@@ -145,33 +145,6 @@ def test_bad_input(heterophilous):
         m.fit(A, X, yu, train, val)
     with pytest.raises(TypeError, match="callback must be callable or None; got int"):
         m.fit(A, X, y, train, val, callback=3)
-
-
-def test_adjacency_must_be_undirected_and_zeros_are_no_edges(heterophilous):
-    import scipy.sparse as sp
-
-    data, train, val, _ = heterophilous
-    A, X, y = data.adjacency, data.features, data.labels
-    m = SheafDiffusionClassifier(d=2, hidden=2, layers=1, epochs=3, random_state=0)
-    # one triangle of the graph only: once it gave a graph without edges, silently
-    with pytest.raises(ValueError, match=re.escape(
-            "adjacency must be symmetric (an undirected graph: every edge stored both "
-            "ways); got max |A - A.T| = 1. Symmetrise it first, e.g. A.maximum(A.T)")):
-        m.fit(sp.tril(A, k=-1), X, y, train, val)
-    # a weighted copy with stored zeros beside its edges trains on the same graph: only
-    # the pattern of non-zeros counts, and a stored zero is no edge
-    W = sp.csr_array(A, copy=True)
-    W.data[:] = np.random.default_rng(0).uniform(0.5, 2.0, W.nnz)
-    W = sp.csr_array(W + W.T).tocoo()
-    u, v = next((u, v) for u in range(300) for v in range(u + 1, 300) if A[u, v] == 0)
-    W = sp.csr_array((np.r_[W.data, 0.0, 0.0], (np.r_[W.row, u, v], np.r_[W.col, v, u])),
-                     shape=A.shape)
-    assert W.nnz == A.nnz + 2  # the two zeros are stored
-    fitted = [clone(m).fit(B, X, y, train, val) for B in (A, W)]
-    assert fitted[0].graph_.edges.shape == fitted[1].graph_.edges.shape
-    np.testing.assert_array_equal(fitted[0].graph_.edges, fitted[1].graph_.edges)
-    for key in fitted[0].params_:
-        np.testing.assert_array_equal(fitted[0].params_[key], fitted[1].params_[key])
     with pytest.raises(ValueError, match="sheaf must be one of"):
         SheafDiffusionClassifier(sheaf="free", epochs=1).fit(A, X, y, train, val)
     with pytest.raises(ValueError, match="d must be"):
@@ -198,6 +171,60 @@ def test_adjacency_must_be_undirected_and_zeros_are_no_edges(heterophilous):
         SheafDiffusionClassifier(sheaf="orthogonal", edge_weights=1,
                                  epochs=1).fit(A, X, y, train, val)
 
+def test_adjacency_must_be_undirected_and_zeros_are_no_edges(heterophilous):
+    import scipy.sparse as sp
+
+    data, train, val, _ = heterophilous
+    A, X, y = data.adjacency, data.features, data.labels
+    m = SheafDiffusionClassifier(d=2, hidden=2, layers=1, epochs=3, random_state=0)
+    # one triangle of the graph only: once it gave a graph without edges, silently
+    with pytest.raises(ValueError, match=re.escape(
+            "adjacency must be symmetric (an undirected graph: every edge stored both "
+            "ways); got max |A - A.T| = 1. Symmetrise it first, e.g. A.maximum(A.T)")):
+        m.fit(sp.tril(A, k=-1), X, y, train, val)
+    # a weighted copy with stored zeros beside its edges trains on the same graph: only
+    # the pattern of non-zeros counts, and a stored zero is no edge
+    W = sp.csr_array(A, copy=True)
+    W.data[:] = np.random.default_rng(0).uniform(0.5, 2.0, W.nnz)
+    W = sp.csr_array(W + W.T).tocoo()
+    u, v = next((u, v) for u in range(300) for v in range(u + 1, 300) if A[u, v] == 0)
+    W = sp.csr_array((np.r_[W.data, 0.0, 0.0], (np.r_[W.row, u, v], np.r_[W.col, v, u])),
+                     shape=A.shape)
+    assert W.nnz == A.nnz + 2  # the two zeros are stored
+    W_before = W.copy()
+    # and dense, boolean and integer forms of the same graph are the same graph
+    dense = A.toarray()
+    forms = (A, W, dense, dense.astype(bool), dense.astype(np.int8))
+    fitted = [clone(m).fit(B, X, y, train, val) for B in forms]
+    for other in fitted[1:]:
+        np.testing.assert_array_equal(fitted[0].graph_.edges, other.graph_.edges)
+        for key in fitted[0].params_:
+            np.testing.assert_array_equal(fitted[0].params_[key], other.params_[key])
+    # the caller's matrix is not touched (its values, its stored zeros)
+    assert W.nnz == W_before.nnz
+    np.testing.assert_array_equal(W.data, W_before.data)
+    # a non-square adjacency is refused before any kernel reads it
+    with pytest.raises(ValueError, match=re.escape(
+            "adjacency must be (300, 300) to match features' 300 rows; got (300, 299)")):
+        m.fit(A[:, :299], X, y, train, val)
+
+
+def test_callback_sees_every_epoch_and_can_stop_training(heterophilous):
+    data, train, val, _ = heterophilous
+    seen = []
+
+    def stop_at_7(epoch, record):
+        seen.append((epoch, record["val_acc"]))
+        record["val_acc"] = -1.0  # a copy: the history keeps its own
+        return np.True_ if epoch == 7 else 0
+
+    model = SheafDiffusionClassifier(d=2, hidden=4, layers=1, epochs=50, patience=50,
+                                     random_state=0)
+    model.fit(data.adjacency, data.features, data.labels, train, val, callback=stop_at_7)
+    assert [e for e, _ in seen] == list(range(1, 8))
+    assert len(model.history_) == 7
+    assert model.best_epoch_ <= 7
+    assert [h["val_acc"] for h in model.history_] == [a for _, a in seen]
 
 def test_ten_split_protocol(heterophilous):
     data, train, val, test = heterophilous
@@ -220,18 +247,32 @@ def test_ten_split_protocol(heterophilous):
         assert s.val_acc == pytest.approx(h[best]["val_acc"])
     assert res.mean == pytest.approx(50 * (res.splits[0].test_acc + res.splits[1].test_acc))
     assert res.std == pytest.approx(50 * abs(res.splits[0].test_acc - res.splits[1].test_acc))
-    # a Generator seeds the splits from its stream: the same stream, the same result
-    again = [evaluate_splits(ds, clone(est).set_params(random_state=np.random.default_rng(5)),
-                             splits=[1]).splits[0].test_acc for _ in range(2)]
-    assert again[0] == again[1]
-    with pytest.raises(ValueError, match="has no splits"):
+    # a Generator gives split i the i-th seed it draws
+    drawn = np.random.default_rng(5).integers(0, 2**63 - 1, size=2)
+    by_stream = evaluate_splits(ds, clone(est).set_params(random_state=np.random.default_rng(5)),
+                                splits=np.array([1]))
+    model = clone(est).set_params(random_state=int(drawn[1])).fit(
+        data.adjacency, data.features, data.labels, val, train)
+    assert by_stream.splits[0].test_acc == model.score(data.labels, test)
+    assert type(by_stream.splits[0].split) is int  # from a numpy index: JSON-ready
+    with pytest.raises(ValueError, match=r"dataset 'x' has no splits$"):
         evaluate_splits(GraphDataset("x", data.adjacency, data.features, data.labels, [],
                                      0.0, 0.0))
     with pytest.raises(ValueError, match=re.escape(
+            "dataset 'x' has no splits (no split files: looked for /d/x_<k>.npz)")):
+        evaluate_splits(GraphDataset("x", data.adjacency, data.features, data.labels, [],
+                                     0.0, 0.0, ("1 unlabelled nodes (label -1)",
+                                                "no split files: looked for /d/x_<k>.npz")))
+    with pytest.raises(ValueError, match=re.escape(
             "splits must be indices in 0..1 (dataset 'csbm' has 2 splits); got 2")):
         evaluate_splits(ds, est, splits=[0, 2])
-    with pytest.raises(ValueError, match=r"splits must be indices in 0\.\.1 .*got True"):
+    with pytest.raises(TypeError, match="splits must be an integer; got bool True"):
         evaluate_splits(ds, est, splits=[True])
+    with pytest.raises(ValueError, match=re.escape("splits must name each split once; got "
+                                                   "[1, 1]")):
+        evaluate_splits(ds, est, splits=[1, 1])
+    with pytest.raises(ValueError, match="random_state must be a non-negative integer seed"):
+        evaluate_splits(ds, clone(est).set_params(random_state=-1))
     with pytest.raises(ValueError, match="splits must name at least one split; got none"):
         evaluate_splits(ds, est, splits=[])
     no_val = GraphDataset("novalid", data.adjacency, data.features, data.labels,
