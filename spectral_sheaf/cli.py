@@ -292,9 +292,8 @@ def _learn(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     except (FileNotFoundError, ValueError) as exc:
         parser.error(str(exc))
     if not data.splits:
-        notes = [note for note in data.notes if note.startswith("no split files")]
         parser.error(f"--dataset {args.dataset} has no splits"
-                     + (f" ({notes[0]})" if notes else ""))
+                     + (f" ({data.split_note})" if data.split_note else ""))
     bad = [s for s in splits if not 0 <= s < len(data.splits)]
     if bad:
         parser.error(f"--splits must lie in 0..{len(data.splits) - 1}; got {bad}")

@@ -89,6 +89,11 @@ class GraphDataset:
     notes: tuple[str, ...] = field(default=())
 
     @property
+    def split_note(self) -> str | None:
+        """The loader's note on the split files (how many, or where none were found)."""
+        return next((note for note in self.notes if _SPLIT_NOTE.match(note)), None)
+
+    @property
     def n_nodes(self) -> int:
         """Number of nodes."""
         return int(self.adjacency.shape[0])
@@ -176,6 +181,10 @@ def _check_split(split: Split, labels: np.ndarray, where: str) -> Split:
     return Split(train, val, test)
 
 
+# the two forms of _read_splits' note
+_SPLIT_NOTE = re.compile(r"\d+ splits from |no split files: ")
+
+
 def _read_splits(data_dir: Path, name: str, labels: np.ndarray) -> tuple[list[Split], str]:
     """Read the split files ``<name>_split_0.6_0.2_<k>.npz`` (k = 0, 1, ...); add a note.
 
@@ -183,21 +192,24 @@ def _read_splits(data_dir: Path, name: str, labels: np.ndarray) -> tuple[list[Sp
     they were looked for); a gap (file k missing, a later one present) is an error.
     """
     folder = data_dir / "geom-gcn" / "splits"
-    pattern = f"{name}_split_0.6_0.2_<k>.npz"
-    present = [k for k in range(10) if (folder / f"{name}_split_0.6_0.2_{k}.npz").is_file()]
+
+    def path(k: int | str) -> Path:
+        return folder / f"{name}_split_0.6_0.2_{k}.npz"
+
+    pattern = path("<k>")
+    present = [k for k in range(10) if path(k).is_file()]
     if present != list(range(len(present))):
         missing = sorted(set(range(max(present) + 1)) - set(present))
-        raise FileNotFoundError(f"looked for {folder / pattern} with k = 0 .. "
+        raise FileNotFoundError(f"looked for {pattern} with k = 0 .. "
                                 f"{max(present)}; k = {missing} missing (the Geom-GCN layout "
                                 f"numbers its splits 0 to 9 without gaps)")
     splits = []
     for k in present:
-        path = folder / f"{name}_split_0.6_0.2_{k}.npz"
-        with np.load(path) as z:
+        with np.load(path(k)) as z:
             splits.append(_check_split(Split(z["train_mask"], z["val_mask"], z["test_mask"]),
-                                       labels, str(path)))
-    note = (f"{len(splits)} splits from {folder / pattern}" if splits else
-            f"no split files: looked for {folder / pattern}")
+                                       labels, str(path(k))))
+    note = (f"{len(splits)} splits from {pattern}" if splits else
+            f"no split files: looked for {pattern}")
     return splits, note
 
 

@@ -543,7 +543,7 @@ class _ProgressBar:
 
     def epoch(self, epoch: int, record: dict[str, float]) -> None:
         now = time.perf_counter()
-        if not self.live or now - self.last < 0.1:
+        if now - self.last < 0.1:  # redrawn at most ten times a second
             return
         self.last = now
         frac = (self.done + epoch / self.epochs) / self.total
@@ -583,10 +583,9 @@ def evaluate_splits(dataset: Any, estimator: SheafDiffusionClassifier | None = N
     """
     est = estimator if estimator is not None else SheafDiffusionClassifier()
     if not dataset.splits:
-        where = [note for note in getattr(dataset, "notes", ())
-                 if note.startswith("no split files")]
+        where = getattr(dataset, "split_note", None)
         raise ValueError(f"dataset {dataset.name!r} has no splits"
-                         + (f" ({where[0]})" if where else ""))
+                         + (f" ({where})" if where else ""))
     count = len(dataset.splits)
     which = list(range(count)) if splits is None else [
         check_int(i, "splits") for i in splits]
@@ -613,10 +612,9 @@ def evaluate_splits(dataset: Any, estimator: SheafDiffusionClassifier | None = N
         if bar is not None:
             bar.split = i
         model.fit(dataset.adjacency, dataset.features, dataset.labels, s.train, s.val,
-                  callback=None if bar is None else bar.epoch)
+                  callback=bar.epoch if bar is not None and bar.live else None)
         seconds = time.perf_counter() - t0
-        pred = model.predict()
-        n = dataset.labels.shape[0]
+        pred, n = model.predict(), model.graph_.n
         result = SplitResult(i, _accuracy(pred, dataset.labels, s.test, n),
                              _accuracy(pred, dataset.labels, s.val, n), model.best_epoch_,
                              len(model.history_), seconds)

@@ -138,6 +138,7 @@ def test_split_files_without_gaps(tmp_path):
     d = load_geom_gcn("texas", tmp_path)
     assert len(d.splits) == 3
     assert d.notes[-1] == f"3 splits from {folder / 'texas_split_0.6_0.2_<k>.npz'}"
+    assert d.split_note == d.notes[-1]
     (folder / "texas_split_0.6_0.2_1.npz").unlink()  # a gap is a broken layout
     with pytest.raises(FileNotFoundError, match=re.escape(
             f"looked for {folder / 'texas_split_0.6_0.2_<k>.npz'} with k = 0 .. 2; "
@@ -148,6 +149,8 @@ def test_split_files_without_gaps(tmp_path):
     d = load_geom_gcn("texas", tmp_path)
     assert d.splits == []
     assert d.notes[-1].startswith("no split files: looked for ")
+    assert d.split_note == d.notes[-1]
+    assert GraphDataset("x", d.adjacency, d.features, d.labels, [], 0.0, 0.0).split_note is None
 
 
 def test_edge_index_out_of_range_is_named(tmp_path):
