@@ -192,6 +192,31 @@ class SmoothSheafResult:
     history: np.ndarray
 
 
+def _descend(B: np.ndarray, S: np.ndarray, norms: np.ndarray, step: np.ndarray, sheaf: str,
+             d: int, m: int, max_iter: int, tol: float
+             ) -> tuple[np.ndarray, np.ndarray, int, list[float]]:
+    """Projected gradient steps from the starts ``B``, one or two per edge.
+
+    Rows ``e`` and ``m + e`` of ``B`` (where it has ``2 m``) are edge ``e``'s two
+    starts; ``S``, ``norms`` and ``step`` go row for row with ``B``. Returns each
+    edge's lower end point, the rows it came from, the steps taken and the energy after
+    each step (of the lower starts).
+    """
+    keep = np.arange(m)
+    history: list[float] = []
+    iterations = 0
+    for iterations in range(1, max_iter + 1):
+        B = _project(B - step * (B @ S), sheaf, d)
+        energies = np.einsum("eab,ebc,eac->e", B, S, B)
+        if len(B) > m:
+            keep = np.where(energies[m:] < energies[:m], np.arange(m, 2 * m), np.arange(m))
+        history.append(float(energies[keep].sum()))
+        # both starts stationary: the one behind now may still end lower
+        if iterations % 10 == 0 and _stationarity(B, S, norms, sheaf, d).max() < tol:
+            break
+    return B[keep], keep, iterations, history
+
+
 def fit_smooth_sheaf(
     adjacency: Any,
     signals: Any,
@@ -279,18 +304,8 @@ def fit_smooth_sheaf(
             S, norms = np.concatenate([S, S]), np.concatenate([norms, norms])
         # 2 eta_e; half of it for orthogonal maps (see the module notes)
         step = ((0.5 if sheaf == "orthogonal" else 1.0) / norms)[:, None, None]
-        keep = np.arange(m)  # each edge's better start (with two starts)
-        iterations = 0
-        for iterations in range(1, max_iter + 1):
-            B = _project(B - step * (B @ S), sheaf, d)
-            energies = np.einsum("eab,ebc,eac->e", B, S, B)
-            if len(B) > m:
-                keep = np.where(energies[m:] < energies[:m], np.arange(m, 2 * m), np.arange(m))
-            history.append(float(energies[keep].sum()))
-            # both starts stationary: the one behind now may still end lower
-            if iterations % 10 == 0 and _stationarity(B, S, norms, sheaf, d).max() < tol:
-                break
-        B, S, norms = B[keep], S[keep], norms[keep]
+        B, keep, iterations, history = _descend(B, S, norms, step, sheaf, d, m, max_iter, tol)
+        S, norms = S[keep], norms[keep]
     residual = float(_stationarity(B, S, norms, sheaf, d).max())
     converged = residual < tol
     if not converged:

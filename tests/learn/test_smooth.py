@@ -86,7 +86,7 @@ def test_projected_gradient_on_orthogonal_maps_needs_both_components():
     """From one start per edge the iteration stays in that start's component of O(d)
     and can stop above the minimum; from two (one per component), the default, every
     edge reaches the exact minimiser."""
-    from spectral_sheaf.learn._smooth import _project, edge_covariances
+    from spectral_sheaf.learn._smooth import _descend, _project, edge_covariances
     from spectral_sheaf.sheaf import sheaf_edges
 
     rng = np.random.default_rng(11)
@@ -103,10 +103,11 @@ def test_projected_gradient_on_orthogonal_maps_needs_both_components():
     # one start per edge, the same iteration: some edges stop above their minimum
     edges, _, n = sheaf_edges(A)
     S = edge_covariances(edges, np.ascontiguousarray(X.reshape(n, 3, 12)))
-    step = 0.5 / np.linalg.norm(S, ord=2, axis=(1, 2))[:, None, None]
+    norms = np.linalg.norm(S, ord=2, axis=(1, 2))
     B = _project(np.random.default_rng(2).standard_normal((len(edges), 3, 6)), "orthogonal", 3)
-    for _ in range(10000):
-        B = _project(B - step * (B @ S), "orthogonal", 3)
+    B, _, iterations, _ = _descend(B, S, norms, (0.5 / norms)[:, None, None], "orthogonal", 3,
+                                   len(edges), 20000, 1e-9)
+    assert iterations < 20000  # stationary, not stopped by the bound
     single = np.einsum("eab,ebc,eac->e", B, S, B)
     above = single > exact.edge_energy * (1 + 1e-6) + 1e-12
     assert above.any()
