@@ -100,17 +100,28 @@ def test_learner_benchmarks_run_quick(shared_data):
                 "--data-dir", str(shared_data / "graphs")])
     assert out.count("Diag-NSD") == 1, out
     assert "texas    : ours (class chosen on validation)" in out, out
+    # the GCN and MLP run here: a line each while running, a table row each, the verdict
+    assert out.count("GCN (here)") == 2, out
+    assert out.count("MLP (here)") == 2, out
+    assert "above GCN and MLP: the paper's NO; here " in out, out
 
 
 @pytest.mark.slow
 def test_learner_accuracy_averages_over_seeds(shared_data, tmp_path):
+    pytest.importorskip("torch", reason="PyTorch runs the GCN and MLP baselines")
     report = tmp_path / "runs.json"
     out = _run([sys.executable, str(BENCH / "learner_accuracy.py"), "--datasets", "texas",
                 "--sheaves", "diag", "--splits", "0-1", "--epochs", "20", "--no-grid",
                 "--seeds", "0,1", "--out", str(report),
                 "--data-dir", str(shared_data / "graphs")])
     assert "averaged over seeds 0,1" in out, out
-    (run,) = json.loads(report.read_text())
+    runs = json.loads(report.read_text())
+    assert [r.get("model", "nsd") for r in runs] == ["nsd", "gcn", "mlp"]
+    for baseline in runs[1:]:
+        per_seed = [100 * np.mean(s["per_split"]) for s in baseline["seeds"]]
+        assert [len(s["per_split"]) for s in baseline["seeds"]] == [2, 2]
+        assert baseline["test"] == pytest.approx(np.mean(per_seed))
+    run = runs[0]
     seeds = run["seeds"]
     assert [s["seed"] for s in seeds] == [0, 1]
     assert all(len(s["per_split"]) == 2 for s in seeds)
@@ -128,7 +139,7 @@ def test_learner_accuracy_grid_gives_edge_weights_to_orthogonal_maps_only(shared
     class runs it without them (it would refuse them), the orthogonal class with."""
     report = tmp_path / "runs.json"
     _run([sys.executable, str(BENCH / "learner_accuracy.py"), "--datasets", "texas",
-          "--sheaves", "diag,orthogonal", "--splits", "0", "--epochs", "3",
+          "--sheaves", "diag,orthogonal", "--splits", "0", "--epochs", "3", "--no-baselines",
           "--out", str(report), "--data-dir", str(shared_data / "graphs")])
     runs = json.loads(report.read_text())
     assert len(runs) == 4
