@@ -19,9 +19,11 @@ variant on every data set, and above GCN and MLP.
 Beside the paper's GCN and MLP rows, the same two models run here (``BASELINE``: PyTorch,
 two layers, 64 channels, dropout 0.5, Adam with lr 0.01 and weight decay 5e-4, test
 accuracy at the epoch of least validation loss, patience 200; hyper-parameters fixed,
-not tuned) on the very data and splits ours sees, seeded as ours: they check that the
-loaders and the protocol reproduce the paper's baselines, and compare with ours on equal
-terms. ``--no-baselines`` skips them.
+not tuned) on the very data and splits ours sees, seeded as ours; where the grid loads
+the features in more than one form (``features``), they run on each and the form with
+the better validation accuracy is reported. They check that the loaders and the
+protocol reproduce the paper's baselines, and compare with ours on equal terms.
+``--no-baselines`` skips them.
 
 ``--seeds 0,1,2`` repeats every run with each seed k (the estimator's ``random_state``,
 its initial weights and dropout masks, is 1000 k: ``evaluate_splits`` adds the split's
@@ -373,13 +375,15 @@ def main() -> None:
                 best = chosen.get((name, sheaf))
                 if best is None or val > best["val"]:
                     chosen[(name, sheaf)] = run
-        if not args.no_baselines:
-            data = load("row_normalised")
-            for kind in ("gcn", "mlp"):
+        # the baselines see the features ours saw (each variant the grid loaded), the
+        # variant with the better validation accuracy reported, as ours are chosen
+        for kind in ("gcn", "mlp") if not args.no_baselines else ():
+            for features, data in list(loaded.items()):
                 t0 = time.perf_counter()
                 per_seed = [baseline_runs(kind, data, splits, seed, args.epochs)
                             for seed in seeds]
-                run = {"dataset": name, "model": kind, "params": BASELINE,
+                run = {"dataset": name, "model": kind, "features": features,
+                       "params": BASELINE,
                        "val": float(np.mean([v for v, _ in per_seed])),
                        "test": 100 * float(np.mean([np.mean(t) for _, t in per_seed])),
                        "std": 100 * float(np.mean([np.std(t) for _, t in per_seed])),
@@ -387,9 +391,11 @@ def main() -> None:
                        "seeds": [{"seed": seed, "val": v, "per_split": t}
                                  for seed, (v, t) in zip(seeds, per_seed, strict=True)]}
                 runs.append(run)
-                baselines[(name, kind)] = run
-                print(f"  {name:9} {kind.upper() + ' (here)':27} val {run['val']:6.2f}  "
-                      f"test {run['test']:6.2f} +- {run['std']:5.2f}  "
+                best = baselines.get((name, kind))
+                if best is None or run["val"] > best["val"]:
+                    baselines[(name, kind)] = run
+                print(f"  {name:9} {kind.upper() + ' (here)':10} {features:16} "
+                      f"val {run['val']:6.2f}  test {run['test']:6.2f} +- {run['std']:5.2f}  "
                       f"({run['seconds']:6.1f} s)", flush=True)
     seeds_text = f", averaged over seeds {args.seeds}" if len(seeds) > 1 else ""
     print(f"\nten-split test accuracy (%), mean +- std over splits {args.splits}{seeds_text}; "

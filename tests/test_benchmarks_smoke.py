@@ -151,6 +151,20 @@ def test_learner_accuracy_grid_gives_edge_weights_to_orthogonal_maps_only(shared
     assert orth["params"]["hidden"] == diag["params"]["hidden"] == 20  # the point's
 
 
+@pytest.mark.slow
+def test_learner_accuracy_baselines_see_the_features_ours_saw(shared_data, tmp_path):
+    """Chameleon's grid runs on the published 0/1 features: so do its GCN and MLP."""
+    pytest.importorskip("torch", reason="PyTorch runs the GCN and MLP baselines")
+    report = tmp_path / "runs.json"
+    _run([sys.executable, str(BENCH / "learner_accuracy.py"), "--datasets", "chameleon",
+          "--sheaves", "diag", "--splits", "0", "--epochs", "3", "--out", str(report),
+          "--data-dir", str(shared_data / "graphs")])
+    runs = json.loads(report.read_text())
+    assert {r["overrides"].get("features") for r in runs if "sheaf" in r} == {"raw"}
+    assert [(r["model"], r["features"]) for r in runs if "model" in r] == [
+        ("gcn", "raw"), ("mlp", "raw")]
+
+
 @pytest.mark.parametrize("seeds", ["0,0", "a", "-1"])
 def test_learner_accuracy_rejects_bad_seeds(seeds):
     done = subprocess.run([sys.executable, str(BENCH / "learner_accuracy.py"), "--seeds",
