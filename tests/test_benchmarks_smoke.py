@@ -165,6 +165,18 @@ def test_learner_accuracy_baselines_see_the_features_ours_saw(shared_data, tmp_p
         ("gcn", "raw"), ("mlp", "raw")]
 
 
+def test_learner_accuracy_without_torch_names_the_flag_that_skips_the_baselines(tmp_path):
+    (tmp_path / "torch").mkdir()  # a torch package that cannot be imported
+    (tmp_path / "torch" / "__init__.py").write_text("raise ImportError('no torch here')\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(tmp_path), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, str(BENCH / "learner_accuracy.py")],
+                          capture_output=True, text=True, timeout=120, check=False, env=env)
+    assert done.returncode == 2, done.stderr
+    assert ("the GCN and MLP baselines run in PyTorch, which is not installed (the bench "
+            "extra pins it); --no-baselines skips them") in done.stderr, done.stderr
+
+
 @pytest.mark.parametrize("seeds", ["0,0", "a", "-1"])
 def test_learner_accuracy_rejects_bad_seeds(seeds):
     done = subprocess.run([sys.executable, str(BENCH / "learner_accuracy.py"), "--seeds",
