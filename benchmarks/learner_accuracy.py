@@ -269,8 +269,8 @@ def _baseline_fit(torch, kind: str, X, A_hat, y, split, n_classes: int, seed: in
 
 
 def baseline_runs(kind: str, data, splits: list[int], seed: int, epochs: int | None = None
-                  ) -> tuple[float, list[float]]:
-    """Mean validation accuracy (%) and per-split test accuracies of ``kind`` (gcn, mlp).
+                  ) -> list[tuple[float, float]]:
+    """Validation and test accuracy of ``kind`` (gcn, mlp) on each split.
 
     Split ``i`` of seed ``k`` seeds torch with ``1000 k + i``, as the estimator's runs.
     """
@@ -282,9 +282,24 @@ def baseline_runs(kind: str, data, splits: list[int], seed: int, epochs: int | N
     s = 1.0 / np.sqrt(A.sum(axis=1))
     A_hat = _sparse_tensor(torch, sp.diags_array(s) @ A @ sp.diags_array(s))
     y = torch.from_numpy(np.maximum(data.labels, 0))  # unlabelled nodes are in no mask
-    runs = [_baseline_fit(torch, kind, X, A_hat, y, data.splits[i], data.n_classes,
+    return [_baseline_fit(torch, kind, X, A_hat, y, data.splits[i], data.n_classes,
                           1000 * seed + i, epochs or BASELINE["epochs"]) for i in splits]
-    return 100 * float(np.mean([v for v, _ in runs])), [t for _, t in runs]
+
+
+def seed_record(seed: int, per_split: list[tuple[float, float]]) -> dict:
+    """One seed's ten-split outcome from its (validation, test) accuracy per split."""
+    val, test = np.array(per_split).T
+    return {"seed": seed, "test": 100 * float(test.mean()), "std": 100 * float(test.std()),
+            "val": 100 * float(val.mean()), "per_split": test.tolist()}
+
+
+def seeds_summary(per_seed: list[dict]) -> dict:
+    """Means over the seeds of the ten-split means, standard deviations and validation
+    accuracies, and the spread of the ten-split means (``None`` for one seed)."""
+    tests = [r["test"] for r in per_seed]
+    return {"val": float(np.mean([r["val"] for r in per_seed])), "test": float(np.mean(tests)),
+            "std": float(np.mean([r["std"] for r in per_seed])),
+            "seed_spread": float(np.std(tests, ddof=1)) if len(tests) > 1 else None}
 
 
 def parse_splits(text: str) -> list[int]:
@@ -352,21 +367,15 @@ def main() -> None:
                 for seed in seeds:
                     res = evaluate_splits(data, SheafDiffusionClassifier(
                         **params, random_state=1000 * seed), splits=splits)
-                    per_seed.append({
-                        "seed": seed, "test": res.mean, "std": res.std,
-                        "val": 100 * float(np.mean([s.val_acc for s in res.splits])),
-                        "per_split": [s.test_acc for s in res.splits]})
+                    per_seed.append(seed_record(
+                        seed, [(s.val_acc, s.test_acc) for s in res.splits]))
                 seconds = time.perf_counter() - t0
-                val = float(np.mean([r["val"] for r in per_seed]))
-                test = float(np.mean([r["test"] for r in per_seed]))
-                std = float(np.mean([r["std"] for r in per_seed]))
-                spread = (float(np.std([r["test"] for r in per_seed], ddof=1))
-                          if len(seeds) > 1 else None)
                 run = {"dataset": name, "sheaf": sheaf, "overrides": overrides,
-                       "params": params,
-                       "val": val, "test": test, "std": std, "seed_spread": spread,
-                       "seconds": seconds, "seeds": per_seed}
+                       "params": params, **seeds_summary(per_seed), "seconds": seconds,
+                       "seeds": per_seed}
                 runs.append(run)
+                val, test, std, spread = (run[k] for k in ("val", "test", "std",
+                                                           "seed_spread"))
                 over_seeds = ("" if spread is None else
                               f"  seeds {args.seeds}: std of the mean {spread:4.2f}")
                 print(f"  {name:9} {sheaf:10} {json.dumps(overrides):16} val {val:6.2f}  "
@@ -380,16 +389,11 @@ def main() -> None:
         for kind in ("gcn", "mlp") if not args.no_baselines else ():
             for features, data in list(loaded.items()):
                 t0 = time.perf_counter()
-                per_seed = [baseline_runs(kind, data, splits, seed, args.epochs)
-                            for seed in seeds]
+                per_seed = [seed_record(seed, baseline_runs(kind, data, splits, seed,
+                                                            args.epochs)) for seed in seeds]
                 run = {"dataset": name, "model": kind, "features": features,
-                       "params": BASELINE,
-                       "val": float(np.mean([v for v, _ in per_seed])),
-                       "test": 100 * float(np.mean([np.mean(t) for _, t in per_seed])),
-                       "std": 100 * float(np.mean([np.std(t) for _, t in per_seed])),
-                       "seconds": time.perf_counter() - t0,
-                       "seeds": [{"seed": seed, "val": v, "per_split": t}
-                                 for seed, (v, t) in zip(seeds, per_seed, strict=True)]}
+                       "params": BASELINE, **seeds_summary(per_seed),
+                       "seconds": time.perf_counter() - t0, "seeds": per_seed}
                 runs.append(run)
                 best = baselines.get((name, kind))
                 if best is None or run["val"] > best["val"]:
